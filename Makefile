@@ -1,0 +1,48 @@
+# Every target builds .venv from nothing with pip when it is missing or stale.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test unit lint bench build deploy lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/huracan demo $(ARGS)
+
+test: $(STAMP) lint
+	$(BIN)/pytest $(ARGS)
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy huracan functions
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+build:
+	sam build
+
+deploy:
+	sam deploy --guided
+
+# Re-resolve the lock from pyproject.toml (needs the registry).
+lock:
+	rm -rf /tmp/huracan-lock && $(PY) -m venv /tmp/huracan-lock
+	/tmp/huracan-lock/bin/pip install -q --upgrade pip
+	/tmp/huracan-lock/bin/pip install -q -e '.[train,dev]'
+	{ echo "# Exact versions for CI and every new user (generated: make lock). Python 3.11."; \
+	  /tmp/huracan-lock/bin/pip freeze --exclude-editable; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build .aws-sam

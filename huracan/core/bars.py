@@ -1,0 +1,88 @@
+"""Bars as columns of numpy arrays: the shape every vectorized computation in the core works on.
+
+Conventions used everywhere (features, labels, resolver, replay):
+- ``ts[i]`` is bar i's OPEN time in epoch seconds (int64); the bar covers ``[ts[i], ts[i] + bar_sec)``.
+- A signal emitted when bar k closes carries ``ts = ts[k] + bar_sec`` and ``price = close[k]``.
+- Its features use bars with ``ts < signal.ts`` only (bars 0..k); its outcome path is the bars with
+  ``signal.ts <= ts < signal.ts + timeout`` (bars k+1..). So no feature can see the outcome window.
+- ``bid``/``ask`` are NaN where the source has no quotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["BarArrays", "FloatArray", "IntArray"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class BarArrays:
+    """Columns of a bar history for one symbol, sorted by ``ts`` with no duplicates."""
+
+    ts: IntArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+    bid: FloatArray
+    ask: FloatArray
+
+    def __post_init__(self) -> None:
+        n = len(self.ts)
+        for name in ("open", "high", "low", "close", "volume", "bid", "ask"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"column {name} has {len(getattr(self, name))} rows, ts has {n}")
+        if n > 1 and not bool(np.all(np.diff(self.ts) > 0)):
+            raise ValueError("bars must be sorted by ts with no duplicate timestamps")
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @property
+    def has_quotes(self) -> bool:
+        return bool(np.isfinite(self.bid).any())
+
+    def slice(self, start: int, stop: int) -> BarArrays:
+        """Rows ``start:stop`` (views, no copy)."""
+        return BarArrays(
+            ts=self.ts[start:stop],
+            open=self.open[start:stop],
+            high=self.high[start:stop],
+            low=self.low[start:stop],
+            close=self.close[start:stop],
+            volume=self.volume[start:stop],
+            bid=self.bid[start:stop],
+            ask=self.ask[start:stop],
+        )
+
+    @staticmethod
+    def from_columns(
+        ts: npt.ArrayLike,
+        open: npt.ArrayLike,
+        high: npt.ArrayLike,
+        low: npt.ArrayLike,
+        close: npt.ArrayLike,
+        volume: npt.ArrayLike,
+        bid: npt.ArrayLike | None = None,
+        ask: npt.ArrayLike | None = None,
+    ) -> BarArrays:
+        """Build from any array-likes; missing quotes become NaN columns."""
+        ts_a = np.asarray(ts, dtype=np.int64)
+        nan = np.full(len(ts_a), np.nan)
+        return BarArrays(
+            ts=ts_a,
+            open=np.asarray(open, dtype=np.float64),
+            high=np.asarray(high, dtype=np.float64),
+            low=np.asarray(low, dtype=np.float64),
+            close=np.asarray(close, dtype=np.float64),
+            volume=np.asarray(volume, dtype=np.float64),
+            bid=nan.copy() if bid is None else np.asarray(bid, dtype=np.float64),
+            ask=nan.copy() if ask is None else np.asarray(ask, dtype=np.float64),
+        )
