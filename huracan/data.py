@@ -123,4 +123,6 @@ def load_bars(path: str | Path, quotes: str | Path | None = None) -> BarArrays:
             bid[present.to_numpy()] = _numeric(frame[present], bcol, path, positive=True)
             ask[present.to_numpy()] = _numeric(frame[present], acol, path, positive=True)
             break
-    return BarArrays.from_columns(ts_s, cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], bid, ask)
+    return BarArrays.from_columns(
+        ts_s, cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], bid, ask
+    )
