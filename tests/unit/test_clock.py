@@ -1,0 +1,40 @@
+"""The local scheduler fires the template's EventBridge schedules at the right virtual times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from huracan.core.timeutil import epoch_s
+from huracan.local.clock import Scheduler, VirtualClock, next_fire
+
+
+def test_next_fire_for_aws_cron_and_rate() -> None:
+    t = epoch_s("2022-01-01T22:59:30Z")
+    assert next_fire("cron(0 23 * * ? *)", t) == epoch_s("2022-01-01T23:00:00Z")
+    assert next_fire("cron(0 0 * * ? *)", t) == epoch_s("2022-01-02T00:00:00Z")
+    assert next_fire("rate(1 minute)", t) == epoch_s("2022-01-01T23:00:00Z")
+    with pytest.raises(ValueError, match="not an EventBridge schedule"):
+        next_fire("every day", t)
+
+
+def test_scheduler_fires_in_time_order_with_event_time() -> None:
+    clock = VirtualClock(epoch_s("2022-01-01T12:00:00Z"))
+    sched = Scheduler(clock, "eu-west-2")
+    seen: list[tuple[str, str]] = []
+
+    def target(name: str) -> Any:
+        return lambda event: seen.append((name, event["time"]))
+
+    sched.add("training", "cron(0 0 * * ? *)", target("training"))
+    sched.add("summary", "cron(0 23 * * ? *)", target("summary"))
+    fired = sched.run_until(epoch_s("2022-01-03T00:00:00Z"))
+    assert fired == 4
+    assert seen == [
+        ("summary", "2022-01-01T23:00:00Z"),
+        ("training", "2022-01-02T00:00:00Z"),
+        ("summary", "2022-01-02T23:00:00Z"),
+        ("training", "2022-01-03T00:00:00Z"),
+    ]
+    assert clock.now_iso() == "2022-01-03T00:00:00Z"
