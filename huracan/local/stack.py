@@ -1,0 +1,399 @@
+"""The stack, created from ``template.yaml``: SAM-translated offline, then CloudFormation on moto.
+
+``template.yaml`` is the single source of truth for the cloud and for this local stack. What CloudFormation
+on moto can create, it creates (tables, stream, queues, bucket, topic, key, functions with their resolved
+environment, event source mapping, rules). What moto cannot serve is listed by name with what stands in:
+
+- Kinesis → Lambda event source mapping: :class:`~huracan.local.poller.KinesisPoller`, same settings;
+- Step Functions state machines: re-created through the Step Functions API (moto's CloudFormation puts them
+  where its interpreter cannot see them) from the same definition and substitutions;
+- EventBridge schedules: :class:`~huracan.local.clock.Scheduler` on the virtual clock;
+- Lambda functions: the real handlers in-process (:mod:`huracan.local.lambdas`);
+- resources moto's CloudFormation does not know (e.g. Secrets Manager secrets) are created through their
+  service APIs before the stack and their references substituted; policies, alarms and the like have no
+  local behaviour and are listed as not emulated.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import boto3.session
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
+from samtranslator.translator.translator import Translator
+
+from huracan.local.aws import EmbeddedAws
+from huracan.local.lambdas import REPO, FunctionSpec, LocalLambdas
+from huracan.local.poller import EsmSettings
+from huracan.local.template import TEMPLATE_PATH, load_template
+
+__all__ = ["LocalStack", "ScheduleSpec", "StandIn", "translate"]
+
+log = logging.getLogger(__name__)
+
+ACCOUNT = "123456789012"
+ARTIFACTS_BUCKET = "huracan-local-artifacts"
+
+# Resource types CloudFormation on moto creates (see moto's CloudFormationModel subclasses) that we keep.
+_PRE_STACK = {"AWS::SecretsManager::Secret"}
+_NOT_EMULATED = {
+    "AWS::S3::BucketPolicy": "no local effect (moto does not enforce bucket policies)",
+    "AWS::SQS::QueuePolicy": "no local effect (moto does not enforce queue policies)",
+    "AWS::SNS::TopicPolicy": "no local effect",
+    "AWS::CloudWatch::Alarm": "not evaluated locally; the health report computes the same conditions",
+    "AWS::Lambda::EventInvokeConfig": "not needed: local invocations are synchronous",
+    "AWS::ApiGateway::Stage": "API Gateway is not served by moto; `chalice local` serves the API app",
+    "AWS::ApiGateway::Deployment": "API Gateway is not served by moto; `chalice local` serves the API app",
+    "AWS::ApiGateway::RestApi": "API Gateway is not served by moto; `chalice local` serves the API app",
+    "AWS::Lambda::Permission": "no local effect",
+    "AWS::Events::Rule": "EventBridge schedules fire on the virtual clock (huracan.local.clock.Scheduler)",
+}
+
+
+class _OfflinePolicies(ManagedPolicyLoader):  # type: ignore[misc]
+    """samtranslator looks managed policies up in IAM; offline we name the ARNs ourselves."""
+
+    def __init__(self) -> None:
+        self._policy_map: dict[str, str] | None = None
+
+    def load(self) -> dict[str, str]:
+        names = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaKinesisExecutionRole")
+        return {n: f"arn:aws:iam::aws:policy/service-role/{n}" for n in names}
+
+
+def translate(template: dict[str, Any], region: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """SAM → CloudFormation offline (no AWS calls), as ``sam build``/``deploy`` would send it."""
+    values = {"AWS::Region": region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", **(parameters or {})}
+    # samtranslator's ``transform`` builds a boto3 session only to read the region; give it ours.
+    translator = Translator(
+        _OfflinePolicies().load(), Parser(), boto_session=boto3.session.Session(region_name=region)
+    )
+    out: dict[str, Any] = translator.translate(copy.deepcopy(template), values)
+    return out
+
+
+@dataclass(frozen=True)
+class StandIn:
+    logical_id: str
+    resource_type: str
+    stands_in: str
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge rule with a schedule and the logical id of the resource it targets."""
+
+    rule_id: str
+    expression: str
+    target_id: str
+    enabled: bool
+
+
+@dataclass
+class LocalStack:
+    aws: EmbeddedAws
+    template_path: Path = TEMPLATE_PATH
+    parameters: dict[str, str] = field(default_factory=dict)
+    stack_name: str = "huracan-local"
+    physical: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    standins: list[StandIn] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
+    esm: dict[str, tuple[str, EsmSettings]] = field(default_factory=dict)
+    lambdas: LocalLambdas | None = None
+    cfn: dict[str, Any] = field(default_factory=dict)
+
+    # -- building -------------------------------------------------------------------------------------
+    def _localize(self, tpl: dict[str, Any]) -> dict[str, Any]:
+        """What ``sam package`` does: local code paths → S3 artifacts; definition files inlined."""
+        tpl = copy.deepcopy(tpl)
+        base = self.template_path.parent
+        for lid, res in tpl["Resources"].items():
+            props = res.get("Properties", {})
+            if res["Type"] == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
+                props["CodeUri"] = f"s3://{ARTIFACTS_BUCKET}/{lid}.zip"
+            if res["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
+                props["ContentUri"] = f"s3://{ARTIFACTS_BUCKET}/{lid}.zip"
+            if res["Type"] == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
+                props["Definition"] = json.loads((base / props.pop("DefinitionUri")).read_text("utf-8"))
+        globals_fn = tpl.get("Globals", {}).get("Function", {})
+        if isinstance(globals_fn.get("CodeUri"), str):
+            globals_fn["CodeUri"] = f"s3://{ARTIFACTS_BUCKET}/global.zip"
+        return tpl
+
+    def _code_dirs(self, tpl: dict[str, Any]) -> dict[str, Path]:
+        out = {}
+        for lid, res in tpl["Resources"].items():
+            if res["Type"] == "AWS::Serverless::Function":
+                uri = res.get("Properties", {}).get("CodeUri") or tpl.get("Globals", {}).get("Function", {}).get(
+                    "CodeUri"
+                )
+                out[lid] = (self.template_path.parent / str(uri)).resolve()
+        return out
+
+    def _upload_artifacts(self, cfn: dict[str, Any]) -> None:
+        s3 = boto3.client("s3")
+        s3.create_bucket(
+            Bucket=ARTIFACTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": cast(Any, self.aws.region)}
+        )
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("README", "local stand-in artifact; handlers run in-process from the checkout")
+        keys = {f"{lid}.zip" for lid in cfn["Resources"]} | {"global.zip"}
+        for key in keys:
+            s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=buf.getvalue())
+
+    def _pre_stack(self, cfn: dict[str, Any]) -> None:
+        """Create what moto's CloudFormation cannot, and drop what has no local behaviour."""
+        substitutions: dict[str, str] = {}
+        for lid in list(cfn["Resources"]):
+            res = cfn["Resources"][lid]
+            rtype = res["Type"]
+            if rtype == "AWS::SecretsManager::Secret":
+                sm = boto3.client("secretsmanager")
+                name = f"{self.stack_name}-{lid}"
+                arn = sm.create_secret(Name=name, SecretString=json.dumps({"hmac_key": f"local-{lid}-key"}))["ARN"]
+                substitutions[lid] = arn
+                self.physical[lid] = arn
+                self.standins.append(StandIn(lid, rtype, "created through the Secrets Manager API"))
+                del cfn["Resources"][lid]
+            elif rtype in _NOT_EMULATED and rtype != "AWS::Events::Rule":
+                self.standins.append(StandIn(lid, rtype, _NOT_EMULATED[rtype]))
+                del cfn["Resources"][lid]
+
+        def subst(node: Any) -> Any:
+            if isinstance(node, dict):
+                if set(node) == {"Ref"} and node["Ref"] in substitutions:
+                    return substitutions[node["Ref"]]
+                return {k: subst(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [subst(v) for v in node]
+            return node
+
+        cfn["Resources"] = subst(cfn["Resources"])
+        if "Outputs" in cfn:
+            dropped = {s.logical_id for s in self.standins if s.logical_id not in substitutions}
+            cfn["Outputs"] = {k: subst(v) for k, v in cfn["Outputs"].items() if not (_refs(v) & dropped)}
+
+    def deploy(self) -> LocalStack:
+        """Translate, create the stack on moto, start the stand-ins; returns self."""
+        tpl = load_template(self.template_path)
+        code_dirs = self._code_dirs(tpl)
+        params = {
+            k: v.get("Default")
+            for k, v in (tpl.get("Parameters") or {}).items()
+            if isinstance(v, dict) and "Default" in v
+        }
+        params.update(self.parameters)
+        cfn = translate(self._localize(tpl), self.aws.region, params)
+        self.cfn = copy.deepcopy(cfn)
+        self._upload_artifacts(cfn)
+        self._pre_stack(cfn)
+        cf = boto3.client("cloudformation")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cf.create_stack(
+                StackName=self.stack_name,
+                TemplateBody=json.dumps(cfn),
+                Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in self.parameters.items()],
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            )
+        stack = cf.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"local stack ended in {stack['StackStatus']}: {stack.get('StackStatusReason')}")
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        for r in cf.list_stack_resources(StackName=self.stack_name)["StackResourceSummaries"]:
+            self.physical[r["LogicalResourceId"]] = r["PhysicalResourceId"]
+        self._state_machines(cfn)
+        self._functions(cfn, code_dirs)
+        self._event_sources(cfn)
+        self._schedules(cfn)
+        return self
+
+    # -- stand-ins ------------------------------------------------------------------------------------
+    def resolve(self, node: Any) -> Any:
+        """Resolve the intrinsics our template uses (Ref, GetAtt, Sub, Join) against the created stack."""
+        if isinstance(node, list):
+            return [self.resolve(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"}:
+            ref = node["Ref"]
+            if ref == "AWS::Region":
+                return self.aws.region
+            if ref == "AWS::AccountId":
+                return ACCOUNT
+            if ref == "AWS::Partition":
+                return "aws"
+            if ref == "AWS::StackName":
+                return self.stack_name
+            return self.physical.get(ref, ref)
+        if set(node) == {"Fn::GetAtt"}:
+            lid, attr = node["Fn::GetAtt"] if isinstance(node["Fn::GetAtt"], list) else node["Fn::GetAtt"].split(".", 1)
+            return self._attribute(lid, attr)
+        if set(node) == {"Fn::Join"}:
+            sep, parts = node["Fn::Join"]
+            return str(sep).join(str(self.resolve(p)) for p in self.resolve(parts))
+        if set(node) == {"Fn::Sub"}:
+            text, extra = (node["Fn::Sub"], {}) if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"]
+            values = {k: str(self.resolve(v)) for k, v in extra.items()}
+            return _substitute(text, lambda name: values.get(name) or str(self._sub_name(name)))
+        return {k: self.resolve(v) for k, v in node.items()}
+
+    def _sub_name(self, name: str) -> Any:
+        if "." in name:
+            lid, attr = name.split(".", 1)
+            return self._attribute(lid, attr)
+        return self.resolve({"Ref": name})
+
+    def _attribute(self, lid: str, attr: str) -> str:
+        rtype = self.cfn["Resources"].get(lid, {}).get("Type", "")
+        phys = self.physical.get(lid, lid)
+        region = self.aws.region
+        if attr == "Arn":
+            arns = {
+                "AWS::Lambda::Function": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{phys}",
+                "AWS::SQS::Queue": f"arn:aws:sqs:{region}:{ACCOUNT}:{phys.rsplit('/', 1)[-1]}",
+                "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{phys}",
+                "AWS::Kinesis::Stream": f"arn:aws:kinesis:{region}:{ACCOUNT}:stream/{phys}",
+                "AWS::S3::Bucket": f"arn:aws:s3:::{phys}",
+                "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{phys}",
+                "AWS::KMS::Key": f"arn:aws:kms:{region}:{ACCOUNT}:key/{phys}",
+            }
+            if rtype in arns:
+                return arns[rtype]
+            return phys
+        if attr == "QueueName":
+            return phys.rsplit("/", 1)[-1]
+        if attr == "QueueUrl":
+            return phys
+        if attr == "Name":
+            return phys.rsplit(":", 1)[-1]
+        return phys
+
+    def _state_machines(self, cfn: dict[str, Any]) -> None:
+        sfn = boto3.client("stepfunctions")
+        for lid, res in cfn["Resources"].items():
+            if res["Type"] != "AWS::StepFunctions::StateMachine":
+                continue
+            props = res["Properties"]
+            definition = self.resolve(props.get("DefinitionString") or json.dumps(props.get("Definition")))
+            subs = {k: str(self.resolve(v)) for k, v in (props.get("DefinitionSubstitutions") or {}).items()}
+            definition = _substitute(definition, lambda name, subs=subs: subs.get(name, "${" + name + "}"))
+            name = self.physical[lid].rsplit(":", 1)[-1]
+            arn = sfn.create_state_machine(
+                name=name,
+                definition=definition,
+                roleArn=str(self.resolve(props["RoleArn"])),
+                type=props.get("StateMachineType", "STANDARD"),
+            )["stateMachineArn"]
+            self.physical[lid] = arn
+            self.standins.append(
+                StandIn(lid, res["Type"], "re-created through the Step Functions API; runs on moto's interpreter")
+            )
+
+    def _functions(self, cfn: dict[str, Any], code_dirs: dict[str, Path]) -> None:
+        lam = boto3.client("lambda")
+        specs = []
+        for lid, res in cfn["Resources"].items():
+            if res["Type"] != "AWS::Lambda::Function":
+                continue
+            conf = lam.get_function_configuration(FunctionName=self.physical[lid])
+            env = dict((conf.get("Environment") or {}).get("Variables") or {})
+            env = {k: str(v) for k, v in env.items()}
+            specs.append(
+                FunctionSpec(
+                    logical_id=lid,
+                    physical_name=conf["FunctionName"],
+                    arn=conf["FunctionArn"],
+                    code_dir=code_dirs.get(lid, REPO / "functions" / lid),
+                    handler=res["Properties"]["Handler"],
+                    environment=env,
+                )
+            )
+        self.lambdas = LocalLambdas(specs)
+        self.standins.append(StandIn("*Function", "AWS::Lambda::Function", "real handlers run in-process"))
+
+    def _event_sources(self, cfn: dict[str, Any]) -> None:
+        sqs = boto3.client("sqs")
+
+        def queue_url(arn: str) -> str:
+            return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
+
+        for lid, res in cfn["Resources"].items():
+            if res["Type"] != "AWS::Lambda::EventSourceMapping":
+                continue
+            props = self.resolve(res["Properties"])
+            stream_arn = str(props["EventSourceArn"])
+            if ":kinesis:" not in stream_arn:
+                continue
+            settings = EsmSettings.from_cfn(props, queue_url)
+            self.esm[lid] = (str(props["FunctionName"]), settings)
+            self.standins.append(StandIn(lid, res["Type"], "KinesisPoller with the same settings"))
+
+    def _schedules(self, cfn: dict[str, Any]) -> None:
+        for lid, res in cfn["Resources"].items():
+            if res["Type"] != "AWS::Events::Rule":
+                continue
+            props = res.get("Properties", {})
+            expr = props.get("ScheduleExpression")
+            if not expr:
+                continue
+            for target in props.get("Targets", []):
+                arn = target.get("Arn", {})
+                target_id = _refs(arn) or {str(arn)}
+                self.schedules.append(
+                    ScheduleSpec(
+                        lid, str(self.resolve(expr)), sorted(target_id)[0], props.get("State", "ENABLED") == "ENABLED"
+                    )
+                )
+            self.standins.append(StandIn(lid, res["Type"], _NOT_EMULATED["AWS::Events::Rule"]))
+
+    def stream_name(self, logical_id: str = "MarketStream") -> str:
+        return self.physical[logical_id]
+
+    def describe(self) -> list[str]:
+        """One line per stand-in: what moto cannot serve and what serves it locally."""
+        return [f"{s.logical_id} ({s.resource_type}): {s.stands_in}" for s in self.standins]
+
+
+def _refs(node: Any) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, dict):
+        if "Ref" in node and isinstance(node["Ref"], str):
+            out.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            ga = node["Fn::GetAtt"]
+            out.add(ga[0] if isinstance(ga, list) else str(ga).split(".", 1)[0])
+        for v in node.values():
+            out |= _refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            out |= _refs(v)
+    return out
+
+
+def _substitute(text: str, lookup: Any) -> str:
+    out = []
+    i = 0
+    while i < len(text):
+        j = text.find("${", i)
+        if j < 0:
+            out.append(text[i:])
+            break
+        k = text.find("}", j)
+        out.append(text[i:j])
+        name = text[j + 2 : k]
+        out.append(name[1:] if name.startswith("!") else str(lookup(name)))
+        i = k + 1
+    return "".join(out)
