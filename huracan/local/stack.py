@@ -75,9 +75,7 @@ def translate(template: dict[str, Any], region: str, parameters: dict[str, Any] 
     """SAM → CloudFormation offline (no AWS calls), as ``sam build``/``deploy`` would send it."""
     values = {"AWS::Region": region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", **(parameters or {})}
     # samtranslator's ``transform`` builds a boto3 session only to read the region; give it ours.
-    translator = Translator(
-        _OfflinePolicies().load(), Parser(), boto_session=boto3.session.Session(region_name=region)
-    )
+    translator = Translator(_OfflinePolicies().load(), Parser(), boto_session=boto3.session.Session(region_name=region))
     out: dict[str, Any] = translator.translate(copy.deepcopy(template), values)
     return out
 
@@ -112,6 +110,7 @@ class LocalStack:
     esm: dict[str, tuple[str, EsmSettings]] = field(default_factory=dict)
     lambdas: LocalLambdas | None = None
     cfn: dict[str, Any] = field(default_factory=dict)
+    parameter_values: dict[str, str] = field(default_factory=dict)
 
     # -- building -------------------------------------------------------------------------------------
     def _localize(self, tpl: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +193,9 @@ class LocalStack:
             for k, v in (tpl.get("Parameters") or {}).items()
             if isinstance(v, dict) and "Default" in v
         }
+        params.update(self._network_parameters(tpl, params))
         params.update(self.parameters)
+        self.parameter_values = {k: str(v) for k, v in params.items()}
         cfn = translate(self._localize(tpl), self.aws.region, params)
         self.cfn = copy.deepcopy(cfn)
         self._upload_artifacts(cfn)
@@ -205,7 +206,7 @@ class LocalStack:
             cf.create_stack(
                 StackName=self.stack_name,
                 TemplateBody=json.dumps(cfn),
-                Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in self.parameters.items()],
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameter_values.items()],
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
             )
         stack = cf.describe_stacks(StackName=self.stack_name)["Stacks"][0]
@@ -219,6 +220,21 @@ class LocalStack:
         self._event_sources(cfn)
         self._schedules(cfn)
         return self
+
+    def _network_parameters(self, tpl: dict[str, Any], have: dict[str, Any]) -> dict[str, str]:
+        """Parameters naming a VPC or subnets get a VPC and subnet created on the emulator."""
+        wanted = {
+            k: v["Type"]
+            for k, v in (tpl.get("Parameters") or {}).items()
+            if k not in have and k not in self.parameters and "EC2" in str(v.get("Type", ""))
+        }
+        if not wanted:
+            return {}
+        ec2 = boto3.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+        self.standins.append(StandIn("VPC", "AWS::EC2::VPC", f"{vpc} / {subnet} created on the emulator"))
+        return {k: (vpc if t == "AWS::EC2::VPC::Id" else subnet) for k, t in wanted.items()}
 
     # -- stand-ins ------------------------------------------------------------------------------------
     def resolve(self, node: Any) -> Any:
@@ -241,6 +257,9 @@ class LocalStack:
         if set(node) == {"Fn::GetAtt"}:
             lid, attr = node["Fn::GetAtt"] if isinstance(node["Fn::GetAtt"], list) else node["Fn::GetAtt"].split(".", 1)
             return self._attribute(lid, attr)
+        if set(node) == {"Fn::If"}:
+            cond, yes, no = node["Fn::If"]
+            return self.resolve(yes if self.condition(cond) else no)
         if set(node) == {"Fn::Join"}:
             sep, parts = node["Fn::Join"]
             return str(sep).join(str(self.resolve(p)) for p in self.resolve(parts))
@@ -249,6 +268,30 @@ class LocalStack:
             values = {k: str(self.resolve(v)) for k, v in extra.items()}
             return _substitute(text, lambda name: values.get(name) or str(self._sub_name(name)))
         return {k: self.resolve(v) for k, v in node.items()}
+
+    def condition(self, name: str) -> bool:
+        """Evaluate a template condition (Equals/Not/And/Or over parameters) as CloudFormation would."""
+        return self._cond(self.cfn.get("Conditions", {})[name])
+
+    def _cond(self, node: Any) -> bool:
+        if isinstance(node, dict) and "Condition" in node:
+            return self.condition(node["Condition"])
+        ((fn, args),) = node.items()
+        if fn == "Fn::Equals":
+            a, b = (self._param_value(x) for x in args)
+            return a == b
+        if fn == "Fn::Not":
+            return not self._cond(args[0])
+        if fn == "Fn::And":
+            return all(self._cond(a) for a in args)
+        if fn == "Fn::Or":
+            return any(self._cond(a) for a in args)
+        raise ValueError(f"condition function {fn} is not supported locally")
+
+    def _param_value(self, node: Any) -> str:
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in self.parameter_values:
+            return self.parameter_values[node["Ref"]]
+        return str(self.resolve(node))
 
     def _sub_name(self, name: str) -> Any:
         if "." in name:

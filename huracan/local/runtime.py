@@ -1,0 +1,210 @@
+"""The whole engine on one machine: embedded AWS + the stack from ``template.yaml`` + the stand-ins.
+
+:class:`LocalRuntime` starts everything and stops everything (also on Ctrl-C or an error). A replay steps the
+virtual clock through the data in windows; in each window it publishes the records, lets the poller drain the
+stream through the real handler, starts the timers that have come due (their Step Functions executions run
+the real definition), waits for them, then fires the schedules that have come due (23:00 summary, 00:00
+training). That order is what makes a replay deterministic: the same data gives the same tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from huracan.local.aws import LOCAL_REGION, EmbeddedAws
+from huracan.local.clock import Scheduler, VirtualClock
+from huracan.local.lambdas import LocalLambdas
+from huracan.local.poller import KinesisPoller
+from huracan.local.replay import StreamRecord, chunk_by_time, put_records
+from huracan.local.stack import LocalStack
+from huracan.local.template import TEMPLATE_PATH
+from huracan.local.timers import TimerGate
+
+__all__ = ["LocalRuntime", "ReplayProgress"]
+
+log = logging.getLogger(__name__)
+
+ContainerTask = Callable[[dict[str, Any]], object]
+
+
+@dataclass
+class ReplayProgress:
+    """What a progress display needs after each replay window."""
+
+    virtual_time: float
+    records_sent: int
+    records_total: int
+    wall_s: float
+    timers_held: int
+    schedules_fired: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records_sent / self.wall_s if self.wall_s > 0 else 0.0
+
+
+class LocalRuntime:
+    """Start with ``with LocalRuntime(...) as rt:``; everything started is stopped on exit."""
+
+    def __init__(
+        self,
+        parameters: dict[str, str] | None = None,
+        template_path: Path = TEMPLATE_PATH,
+        region: str = LOCAL_REGION,
+        container_tasks: dict[str, ContainerTask] | None = None,
+        start_time: float = 0.0,
+    ) -> None:
+        self.aws = EmbeddedAws(region)
+        self.parameters = parameters or {}
+        self.template_path = template_path
+        self.container_tasks = container_tasks or {}
+        self.clock = VirtualClock(start_time)
+        self.scheduler = Scheduler(self.clock, region)
+        self.gate = TimerGate()
+        self.stack: LocalStack | None = None
+        self.pollers: list[KinesisPoller] = []
+        self._started = False
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> LocalRuntime:
+        try:
+            self.aws.start()
+            self._started = True
+            self.stack = LocalStack(self.aws, self.template_path, dict(self.parameters)).deploy()
+            lambdas = self.lambdas
+            lambdas.apply_environment()
+            lambdas.install()
+            self.gate.install()
+            for function, settings in self.stack.esm.values():
+                self.pollers.append(
+                    KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
+                )
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _invoker(self, function: str) -> Callable[[dict[str, Any], Any], Any]:
+        lambdas = self.lambdas
+
+        def invoke(event: dict[str, Any], context: Any) -> Any:
+            return lambdas.invoke(function, event)
+
+        return invoke
+
+    def arm_schedules(self) -> None:
+        """Register the template's enabled schedules from the clock's current time."""
+        assert self.stack is not None
+        for spec in self.stack.schedules:
+            if not spec.enabled:
+                continue
+            target = self._schedule_target(spec.target_id)
+            if target is None:
+                log.warning("schedule %s targets %s, which has no local stand-in", spec.rule_id, spec.target_id)
+                continue
+            self.scheduler.add(spec.rule_id, spec.expression, target)
+
+    def _schedule_target(self, target_id: str) -> Callable[[dict[str, Any]], object] | None:
+        assert self.stack is not None
+        lambdas = self.lambdas
+        if target_id in lambdas.by_key:
+            return lambda event: lambdas.invoke(target_id, event)
+        return self.container_tasks.get(target_id)
+
+    def _stream_for(self, function: str) -> str:
+        assert self.stack is not None
+        for lid, res in self.stack.cfn["Resources"].items():
+            if res["Type"] == "AWS::Kinesis::Stream":
+                return self.stack.physical[lid]
+        raise RuntimeError(f"no Kinesis stream for {function}")
+
+    def stop(self) -> None:
+        """Idempotent: unpatch, stop the server, restore the environment."""
+        self.gate.uninstall()
+        if self.stack is not None and self.stack.lambdas is not None:
+            self.stack.lambdas.uninstall()
+        if self._started:
+            self.aws.stop()
+            self._started = False
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- access ---------------------------------------------------------------------------------------
+    @property
+    def lambdas(self) -> LocalLambdas:
+        assert self.stack is not None and self.stack.lambdas is not None, "runtime not started"
+        return self.stack.lambdas
+
+    def physical(self, logical_id: str) -> str:
+        assert self.stack is not None
+        return self.stack.physical[logical_id]
+
+    # -- replay ---------------------------------------------------------------------------------------
+    def drain(self) -> int:
+        return sum(p.drain() for p in self.pollers)
+
+    def settle(self, until: float) -> list[tuple[str, str]]:
+        """Advance the clock to ``until``: timers and schedules come due in time order."""
+        fired_before = len(self.scheduler.fired)
+        while True:
+            next_timer = self.gate.next_due()
+            pending = self.scheduler.due(until)
+            next_sched = pending[0][0] if pending else None
+            if next_timer is not None and next_timer <= until and (next_sched is None or next_timer <= next_sched):
+                # Timers are independent of each other: run all of those due before the next schedule together.
+                limit = until if next_sched is None else next_sched
+                self.clock.advance_to(next_timer)
+                self.gate.release_due(limit)
+                self.gate.wait_idle()
+            elif next_sched is not None:
+                self.scheduler.run_until(next_sched)
+            else:
+                break
+        self.clock.advance_to(until)
+        return self.scheduler.fired[fired_before:]
+
+    def replay(
+        self,
+        records: Sequence[StreamRecord],
+        window_s: int = 3600,
+        on_progress: Callable[[ReplayProgress], None] | None = None,
+        stream_logical_id: str = "MarketStream",
+    ) -> ReplayProgress:
+        """Publish records window by window through the whole stack; returns the final progress."""
+        assert self.stack is not None
+        kinesis = boto3.client("kinesis")
+        stream = self.physical(stream_logical_id)
+        if records and self.clock.now() < records[0].publish_at:
+            self.clock.advance_to(records[0].publish_at - 1)
+        if not self.scheduler.schedules:
+            self.arm_schedules()
+        t0 = time.perf_counter()
+        sent = 0
+        progress = ReplayProgress(self.clock.now(), 0, len(records), 0.0, 0)
+        for end, chunk in chunk_by_time(records, window_s):
+            sent += put_records(kinesis, stream, chunk)
+            self.drain()
+            fired = self.settle(end)
+            progress = ReplayProgress(end, sent, len(records), time.perf_counter() - t0, self.gate.held, fired)
+            if on_progress is not None:
+                on_progress(progress)
+        return progress
+
+    def finish(self, until: float) -> list[tuple[str, str]]:
+        """After the last record: let remaining timers and schedules up to ``until`` run."""
+        self.drain()
+        return self.settle(until)
