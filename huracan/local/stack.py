@@ -20,6 +20,7 @@ import copy
 import io
 import json
 import logging
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -395,10 +396,9 @@ class LocalStack:
             for target in props.get("Targets", []):
                 arn = target.get("Arn", {})
                 target_id = _refs(arn) or {str(arn)}
+                state = self.resolve(props.get("State", "ENABLED"))
                 self.schedules.append(
-                    ScheduleSpec(
-                        lid, str(self.resolve(expr)), sorted(target_id)[0], props.get("State", "ENABLED") == "ENABLED"
-                    )
+                    ScheduleSpec(lid, str(self.resolve(expr)), sorted(target_id)[0], state == "ENABLED")
                 )
             self.standins.append(StandIn(lid, res["Type"], _NOT_EMULATED["AWS::Events::Rule"]))
 
@@ -411,8 +411,12 @@ class LocalStack:
 
 
 def _refs(node: Any) -> set[str]:
+    """Logical ids a node refers to (Ref, GetAtt, and ``${Name}`` / ``${Name.Attr}`` inside Fn::Sub)."""
     out: set[str] = set()
     if isinstance(node, dict):
+        if "Fn::Sub" in node:
+            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+            out |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+)\}", str(text)) if not m.startswith("AWS::")}
         if "Ref" in node and isinstance(node["Ref"], str):
             out.add(node["Ref"])
         if "Fn::GetAtt" in node:
