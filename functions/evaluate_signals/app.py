@@ -1,0 +1,67 @@
+"""EvaluateSignalsFunction: Kinesis market stream -> prices, decisions, shadow trades, timers.
+
+Thin by design (STYLE.md): settings are validated at cold start, the adapters are wired once, and the
+body hands the batch to :mod:`huracan.service.evaluate` and Powertools' partial-batch response.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from huracan.adapters.queues import DeadLetterQueue
+from huracan.adapters.repository import get_repository
+from huracan.adapters.settings import EvaluateSignalsSettings
+from huracan.adapters.timers import StepFunctionsTimers
+from huracan.core.config import load_config
+from huracan.service.evaluate import ModelProvider, SignalService, no_model
+
+__all__ = ["lambda_handler", "service"]
+
+logger = Logger(service="huracan-evaluate-signals")
+metrics = Metrics(namespace="Huracan", service="evaluate-signals")
+tracer = Tracer(service="huracan-evaluate-signals")
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
+
+#: The registry plugs in here (returns ``(model_id, predict)`` or None); until then: the prior.
+model_provider: ModelProvider = no_model
+
+
+@cache
+def service() -> SignalService:
+    """Built on first use: a bad environment fails the first invocation, naming the variable."""
+    settings = EvaluateSignalsSettings.from_env()
+    return SignalService(
+        store=get_repository(settings),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, settings),
+        timers=StepFunctionsTimers(settings.timer_state_machine_arn, settings),
+        config=load_config(settings.profile),
+        log=logger,
+        model_provider=lambda: model_provider(),
+        prices_ttl_days=settings.prices_ttl_days,
+        decisions_ttl_days=settings.decisions_ttl_days,
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    batch = service().prepare(event.get("Records", []))
+
+    def record_handler(record: KinesisStreamRecord) -> None:
+        batch.handle(record.kinesis.sequence_number)
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    for name, value in vars(batch.counters).items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    return response

@@ -1,0 +1,94 @@
+"""The records the logic layer writes, as plain frozen dataclasses.
+
+The adapters map them to pynamodb items explicitly (``huracan/adapters/repository.py``), so the logic
+never sees a DynamoDB type and the item classes can change without touching the decisions they hold.
+Numbers here are plain floats; NaN/inf are never stored (DynamoDB cannot hold them) and become None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as _field
+from typing import Any
+
+__all__ = ["DecisionRecord", "ParkedRecord", "ShadowTradeRecord", "TimerStart"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """Everything the engine decided about one signal; the nightly job adds the counterfactual later."""
+
+    signal_id: str
+    day: str
+    ts: str
+    symbol: str
+    side: str
+    mode: str
+    strategy: str
+    confidence: float
+    price: float
+    features_json: str
+    gates: dict[str, dict[str, Any]]
+    passed: bool
+    blocked_by: tuple[str, ...]
+    prob: float | None
+    prob_source: str
+    regime: str
+    regime_source: str
+    model_id: str | None
+    config_version: str
+    expected_return_bps: float | None
+    cost_bps: float | None
+    shadow_id: str | None
+    expires_at_epoch: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowTradeRecord:
+    """A newly opened paper trade (status OPEN); outcome columns stay empty until the timer resolves it."""
+
+    shadow_id: str
+    signal_id: str
+    ts: str
+    day: str
+    symbol: str
+    mode: str
+    side: str
+    strategy: str
+    entry_price: float
+    tp_price: float
+    sl_price: float
+    timeout_at: str
+    simulated_size_gbp: float
+    simulated_fee_gbp: float
+    predicted_win_prob: float | None
+    prob_source: str
+    features_json: str
+    fill_assumptions: dict[str, Any]
+    model_id: str | None
+    regime: str
+    config_version: str
+    status: str = "OPEN"
+    trade_type: str = "SHADOW"
+    tags: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStart:
+    """One Step Functions execution: its name (the shadow id) and the input the resolver reads."""
+
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedRecord:
+    """A stream record that can never be processed, with where it came from and why."""
+
+    reason: str
+    shard_id: str
+    sequence_number: str
+    data_b64: str
+    event_source_arn: str | None = None
+    field: str | None = None
+    extra: dict[str, Any] = _field(default_factory=dict)

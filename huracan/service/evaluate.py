@@ -1,0 +1,581 @@
+"""Evaluate a batch of market-stream records: bars to the prices table, every signal to a decision, every
+pass to a shadow trade and its timer (DESIGN §1).
+
+Why the batch is handled in two steps. Bars must be written together (``BatchWriteItem``) and a signal's
+features need the bars that arrived *in the same batch* just before it, so :meth:`SignalService.prepare`
+first looks at the whole batch: it parses every record, parks the malformed ones on the dead-letter queue
+in one go, writes the bars, and computes features, regime, probability and gates for all signals at once.
+Then Powertools' ``BatchProcessor`` walks the records one by one through :meth:`PreparedBatch.handle`,
+which persists one signal's decision / trade / timer, or re-raises a failure recorded for a bar, so the
+per-record ``batchItemFailures`` semantics stay exactly Powertools'.
+
+Failure policy: only a :class:`~huracan.adapters.errors.TransientError` (throttling, timeouts) propagates,
+which makes the record a batch item failure and Lambda retries from it. Anything else about a record is
+permanent and the record is parked with its reason. The one exception is a dead-letter queue that
+cannot take the record: then the record is reported as failed rather than dropped.
+
+Idempotency (decided here rather than with Powertools' idempotency utility): every effect is keyed on the
+signal: the decision is a conditional put on ``signal_id``, the trade a conditional put on ``shadow_id``
+(derived from ``signal_id``) and the timer an execution *named* ``shadow_id``. A redelivered signal finds
+its decision (``AlreadyExists``), reads it back, and completes whatever the first attempt left undone, using
+the *stored* decision, so the first decision wins even if a new model was published in between. This costs
+nothing on the normal path, whereas the idempotency utility would add two writes per record.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from huracan.adapters.errors import AlreadyExists, TransientError
+from huracan.core.barriers import Barriers, barrier_prices
+from huracan.core.bars import BarArrays, FloatArray
+from huracan.core.config import EngineConfig
+from huracan.core.costs import CostModel
+from huracan.core.features import (
+    BAR_SEC,
+    MODEL_FEATURES,
+    WINDOW,
+    BarWindows,
+    features_windows,
+    model_matrix,
+)
+from huracan.core.gates import Decision, evaluate_gates
+from huracan.core.records import Bar, InvalidRecord, Signal, parse_record
+from huracan.core.regime import RuleRegime
+from huracan.core.timeutil import epoch_s, from_epoch_s
+from huracan.service.entities import DecisionRecord, ParkedRecord, ShadowTradeRecord, TimerStart
+
+__all__ = [
+    "DAY_SEC",
+    "BatchCounters",
+    "DeadLetters",
+    "LogSink",
+    "ModelProvider",
+    "Predict",
+    "PreparedBatch",
+    "SignalService",
+    "Store",
+    "Timers",
+    "no_model",
+    "shadow_id_for",
+]
+
+DAY_SEC = 86_400
+
+#: Predicts calibrated P(win) for an ``(m, len(MODEL_FEATURES))`` matrix.
+Predict = Callable[[FloatArray], FloatArray]
+#: Returns the published model as ``(model_id, predict)``, or None before any model exists.
+ModelProvider = Callable[[], "tuple[str, Predict] | None"]
+
+
+def no_model() -> tuple[str, Predict] | None:
+    """The provider until the registry is plugged in: no model, so the gates use the documented prior."""
+    return None
+
+
+class Store(Protocol):
+    """What the logic needs from the tables (implemented by ``huracan.adapters.repository.Repository``)."""
+
+    def put_bars(self, bars: Sequence[Bar], expires_at_epoch: int | None) -> None: ...
+    def bars_before(self, symbol: str, before_ts: str, limit: int) -> BarArrays: ...
+    def create_decision(self, rec: DecisionRecord) -> None: ...
+    def get_decision(self, signal_id: str) -> DecisionRecord | None: ...
+    def create_shadow_trade(self, rec: ShadowTradeRecord) -> None: ...
+
+
+class DeadLetters(Protocol):
+    def park(self, records: Sequence[ParkedRecord]) -> None: ...
+
+
+class Timers(Protocol):
+    def start(self, timer: TimerStart) -> bool: ...
+
+
+class LogSink(Protocol):
+    """The part of a (Powertools) logger the logic uses; every call passes ``extra``."""
+
+    def info(self, msg: str, *, extra: Mapping[str, object]) -> None: ...
+    def warning(self, msg: str, *, extra: Mapping[str, object]) -> None: ...
+    def error(self, msg: str, *, extra: Mapping[str, object]) -> None: ...
+
+
+def shadow_id_for(signal_id: str) -> str:
+    """A deterministic id that is also a valid Step Functions execution name (``[A-Za-z0-9_-]``, <= 80)."""
+    return "shadow_" + hashlib.sha256(signal_id.encode("utf-8")).hexdigest()[:32]
+
+
+def _ids(signal_id: str | None = None, shadow_id: str | None = None, model_id: str | None = None) -> dict[str, object]:
+    return {"signal_id": signal_id, "shadow_id": shadow_id, "model_id": model_id}
+
+
+def _clean(x: float) -> float | None:
+    return float(x) if math.isfinite(float(x)) else None
+
+
+def _features_json(row: FloatArray) -> str:
+    return json.dumps({name: _clean(v) for name, v in zip(MODEL_FEATURES, row.tolist(), strict=True)}, sort_keys=True)
+
+
+@dataclass
+class BatchCounters:
+    """What one batch did, for the handler's metrics."""
+
+    records: int = 0
+    bars: int = 0
+    signals: int = 0
+    parked: int = 0
+    decisions: int = 0
+    passed: int = 0
+    trades_opened: int = 0
+    timers_started: int = 0
+    redelivered: int = 0
+    transient_failures: int = 0
+
+
+@dataclass
+class _Evaluated:
+    """A signal with everything computed that does not need AWS."""
+
+    signal: Signal
+    decision: DecisionRecord
+    trade: ShadowTradeRecord | None
+
+
+@dataclass
+class _Slot:
+    """Per stream record: what it is and what happened to it in the whole-batch step."""
+
+    kind: str  # bar | signal | parked
+    shard_id: str
+    sequence_number: str
+    data_b64: str
+    event_source_arn: str | None
+    record: Bar | Signal | None = None
+    error: Exception | None = None
+    evaluated: _Evaluated | None = None
+
+
+def _shard_of(raw: Mapping[str, Any]) -> str:
+    event_id = str(raw.get("eventID") or "")
+    return event_id.split(":", 1)[0] if ":" in event_id else event_id
+
+
+def _concat(parts: Sequence[BarArrays]) -> BarArrays:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return BarArrays.from_columns([], [], [], [], [], [])
+    cols = {
+        name: np.concatenate([getattr(p, name) for p in parts])
+        for name in ("ts", "open", "high", "low", "close", "volume", "bid", "ask")
+    }
+    ts = cols["ts"]
+    # later rows win on a duplicate ts (a batch bar replaces a stored one), then sort
+    _, keep_rev = np.unique(ts[::-1], return_index=True)
+    keep = np.sort(len(ts) - 1 - keep_rev)
+    order = keep[np.argsort(ts[keep], kind="stable")]
+    return BarArrays(**{k: v[order] for k, v in cols.items()})
+
+
+def _bars_to_arrays(bars: Sequence[Bar]) -> BarArrays:
+    nan = float("nan")
+    return BarArrays.from_columns(
+        ts=[int(epoch_s(b.ts)) for b in bars],
+        open=[b.open for b in bars],
+        high=[b.high for b in bars],
+        low=[b.low for b in bars],
+        close=[b.close for b in bars],
+        volume=[b.volume for b in bars],
+        bid=[nan if b.bid is None else b.bid for b in bars],
+        ask=[nan if b.ask is None else b.ask for b in bars],
+    )
+
+
+class SignalService:
+    """The evaluate-signals logic, with its ports injected (the handler wires the AWS adapters)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        dead_letters: DeadLetters,
+        timers: Timers,
+        config: EngineConfig,
+        log: LogSink,
+        model_provider: ModelProvider = no_model,
+        regime_rule: RuleRegime | None = None,
+        prices_ttl_days: int = 35,
+        decisions_ttl_days: int = 400,
+    ) -> None:
+        self.store = store
+        self.dead_letters = dead_letters
+        self.timers = timers
+        self.config = config
+        self.log = log
+        self.model_provider = model_provider
+        self.regime_rule = regime_rule or RuleRegime()
+        self.costs = CostModel(config.costs)
+        self.prices_ttl_sec = prices_ttl_days * DAY_SEC
+        self.decisions_ttl_sec = decisions_ttl_days * DAY_SEC
+
+    # ------------------------------------------------------------------ whole-batch step
+    def prepare(self, records: Sequence[Mapping[str, Any]]) -> PreparedBatch:
+        """Parse, park, write bars and evaluate every signal of the batch; nothing here raises per record."""
+        batch = PreparedBatch(self)
+        batch.counters.records = len(records)
+        for raw in records:
+            kin = raw.get("kinesis") or {}
+            slot = _Slot(
+                kind="parked",
+                shard_id=_shard_of(raw),
+                sequence_number=str(kin.get("sequenceNumber") or ""),
+                data_b64=str(kin.get("data") or ""),
+                event_source_arn=raw.get("eventSourceARN"),
+            )
+            batch.slots[slot.sequence_number] = slot
+            try:
+                data = base64.b64decode(slot.data_b64, validate=True)
+                rec = parse_record(data)
+            except (binascii.Error, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, InvalidRecord) else f"data is not valid base64: {exc}"
+                field_name = exc.field if isinstance(exc, InvalidRecord) else None
+                batch.to_park.append((slot, reason, field_name))
+                continue
+            slot.record = rec
+            slot.kind = "bar" if isinstance(rec, Bar) else "signal"
+        self._park_invalid(batch)
+        self._write_bars(batch)
+        self._evaluate_signals(batch)
+        return batch
+
+    def _park_invalid(self, batch: PreparedBatch) -> None:
+        if not batch.to_park:
+            return
+        parked = [
+            ParkedRecord(
+                reason=reason,
+                shard_id=slot.shard_id,
+                sequence_number=slot.sequence_number,
+                data_b64=slot.data_b64,
+                event_source_arn=slot.event_source_arn,
+                field=field_name,
+            )
+            for slot, reason, field_name in batch.to_park
+        ]
+        try:
+            self.dead_letters.park(parked)
+        except Exception as exc:  # a DLQ that refuses: the records must not be lost, so they fail
+            for slot, _, _ in batch.to_park:
+                slot.error = exc
+            self.log.error(f"could not park {len(parked)} malformed records: {exc}", extra=_ids())
+            return
+        batch.counters.parked += len(parked)
+        for p in parked:
+            self.log.warning(
+                f"parked malformed record: {p.reason}",
+                extra={**_ids(), "sequence_number": p.sequence_number, "shard_id": p.shard_id},
+            )
+
+    def _write_bars(self, batch: PreparedBatch) -> None:
+        slots = [s for s in batch.slots.values() if s.kind == "bar"]
+        if not slots:
+            return
+        bars = [s.record for s in slots if isinstance(s.record, Bar)]
+        batch.counters.bars = len(bars)
+        # one TTL per batch from the newest bar: time comes from records, never from the wall clock
+        newest = max(int(epoch_s(b.ts)) for b in bars)
+        try:
+            self.store.put_bars(bars, newest + self.prices_ttl_sec)
+        except TransientError as exc:
+            for s in slots:
+                s.error = exc
+            self.log.warning(f"bar write throttled; {len(slots)} bars will be retried: {exc}", extra=_ids())
+        except Exception as exc:
+            self.log.error(f"bar write refused: {exc}", extra=_ids())
+            batch.park_later(slots, f"bar write refused: {type(exc).__name__}: {exc}")
+        for s in slots:
+            if isinstance(s.record, Bar):
+                batch.bars_by_symbol[s.record.symbol].append(s.record)
+
+    def _history(self, batch: PreparedBatch, symbol: str, signals: Sequence[Signal]) -> BarArrays:
+        """Batch bars of ``symbol`` plus, only if they are too few, one Query for the stored ones before them."""
+        own = _bars_to_arrays(sorted(batch.bars_by_symbol.get(symbol, []), key=lambda b: b.ts))
+        own = _concat([own])
+        first_t = min(int(epoch_s(s.ts)) for s in signals)
+        have = int(np.searchsorted(own.ts, first_t, side="left"))
+        if have >= WINDOW:
+            return own
+        cutoff = first_t if len(own) == 0 else min(first_t, int(own.ts[0]))
+        stored = self.store.bars_before(symbol, from_epoch_s(cutoff), WINDOW)
+        return _concat([stored, own])
+
+    def _evaluate_signals(self, batch: PreparedBatch) -> None:
+        by_symbol: dict[str, list[_Slot]] = defaultdict(list)
+        for s in batch.slots.values():
+            if s.kind == "signal" and isinstance(s.record, Signal) and s.error is None:
+                by_symbol[s.record.symbol].append(s)
+        batch.counters.signals = sum(len(v) for v in by_symbol.values())
+        if not by_symbol:
+            return
+        model = self.model_provider()
+        model_id = model[0] if model else None
+        ready: list[tuple[_Slot, Signal, BarArrays]] = []
+        for symbol, slots in by_symbol.items():
+            sigs = [s.record for s in slots if isinstance(s.record, Signal)]
+            try:
+                history = self._history(batch, symbol, sigs)
+            except TransientError as exc:
+                for s in slots:
+                    s.error = exc
+                self.log.warning(f"price history for {symbol} throttled: {exc}", extra=_ids(model_id=model_id))
+                continue
+            except Exception as exc:
+                batch.park_later(slots, f"price history unavailable: {type(exc).__name__}: {exc}")
+                continue
+            for s, sig in zip(slots, sigs, strict=True):
+                end = int(np.searchsorted(history.ts, int(epoch_s(sig.ts)), side="left"))
+                ready.append((s, sig, history.slice(max(0, end - WINDOW), end)))
+        if not ready:
+            return
+        bar_feats = features_windows(BarWindows.from_bars([h for _, _, h in ready]))
+        sigs = [sig for _, sig, _ in ready]
+        matrix = model_matrix(
+            bar_feats,
+            side_sign=[1.0 if s.side == "long" else -1.0 for s in sigs],
+            confidence=[s.confidence for s in sigs],
+            is_runner=[1.0 if s.mode == "runner" else 0.0 for s in sigs],
+        )
+        probs: npt.NDArray[np.float64] | None = None
+        if model is not None:
+            try:
+                probs = np.asarray(model[1](matrix), dtype=np.float64).reshape(-1)
+            except Exception as exc:  # a broken model must not stop the lab: fall back to the prior
+                self.log.error(
+                    f"model {model_id} failed to predict, using the prior: {exc}", extra=_ids(model_id=model_id)
+                )
+                probs, model_id = None, None
+        for j, (slot, sig, _) in enumerate(ready):
+            try:
+                slot.evaluated = self._evaluate_one(
+                    sig, matrix[j], None if probs is None else float(probs[j]), model_id
+                )
+            except Exception as exc:  # broken input for the gates: permanent
+                batch.park_later([slot], f"evaluation failed: {type(exc).__name__}: {exc}")
+
+    def _evaluate_one(self, sig: Signal, row: FloatArray, prob: float | None, model_id: str | None) -> _Evaluated:
+        regime = self.regime_rule.classify_one(row)
+        if prob is not None and not (0.0 <= prob <= 1.0):
+            prob = None  # a model answer outside [0, 1] is not a probability: use the prior, say so
+        decision: Decision = evaluate_gates(
+            row,
+            mode=sig.mode,
+            confidence=sig.confidence,
+            config=self.config,
+            regime=regime,
+            prob=prob,
+            model_id=model_id if prob is not None else None,
+        )
+        plain = decision.to_item()
+        t = int(epoch_s(sig.ts))
+        shadow_id = shadow_id_for(sig.signal_id) if decision.passed else None
+        rec = DecisionRecord(
+            signal_id=sig.signal_id,
+            day=sig.ts[:10],
+            ts=sig.ts,
+            symbol=sig.symbol,
+            side=sig.side,
+            mode=sig.mode,
+            strategy=sig.strategy,
+            confidence=sig.confidence,
+            price=sig.price,
+            features_json=_features_json(row),
+            gates=plain["gates"],
+            passed=decision.passed,
+            blocked_by=decision.blocked_by,
+            prob=_clean(decision.prob),
+            prob_source=decision.prob_source,
+            regime=decision.regime,
+            regime_source="rule",
+            model_id=decision.model_id,
+            config_version=decision.config_version,
+            expected_return_bps=_clean(decision.expected_return_bps),
+            cost_bps=_clean(decision.cost_bps),
+            shadow_id=shadow_id,
+            expires_at_epoch=t + self.decisions_ttl_sec,
+        )
+        return _Evaluated(signal=sig, decision=rec, trade=self.trade_for(sig, rec) if decision.passed else None)
+
+    def trade_for(self, sig: Signal, rec: DecisionRecord) -> ShadowTradeRecord:
+        """The paper trade for a passed decision, from the decision's own stored numbers.
+
+        ``entry_price`` is the signal's price (the seed: "Market @ $2,045.50 ... Entry: $2,045.50") and the
+        barriers are measured from it, exactly as the nightly labeller measures them for blocked signals;
+        slippage and fees are recorded in ``fill_assumptions`` / ``simulated_fee_gbp`` and charged once, in
+        ``shadow_pnl_net_bps`` (huracan.core.outcomes), instead of being baked into the entry.
+        """
+        mode = self.config.mode(sig.mode)
+        feats = json.loads(rec.features_json)
+        raw_spread = feats.get("spread_bps")
+        spread = self.costs.effective_spread_bps(float("nan") if raw_spread is None else float(raw_spread))
+        tp, sl = barrier_prices(sig.price, sig.side, Barriers.from_mode(mode))
+        t = int(epoch_s(sig.ts))
+        fill = {
+            "signal_price": sig.price,
+            "spread_bps": spread,
+            "spread_source": "default"
+            if raw_spread is None
+            else ("estimated" if feats.get("spread_estimated") == 1.0 else "quoted"),
+            "slippage_bps_per_side": self.costs.slippage_bps(spread),
+            "fee_bps_per_side": self.costs.fee_bps_per_side,
+            "round_trip_cost_bps": self.costs.round_trip_cost_bps(spread),
+            "entry_fill_price": self.costs.entry_fill_price(sig.price, sig.side, spread),
+            "entry_price_is": "signal_price",
+            "tp_bps": mode.tp_bps,
+            "sl_bps": mode.sl_bps,
+            "timeout_sec": mode.timeout_sec,
+            "bar_sec": BAR_SEC,
+            "size_gbp": self.costs.simulated_size_gbp,
+        }
+        return ShadowTradeRecord(
+            shadow_id=rec.shadow_id or shadow_id_for(sig.signal_id),
+            signal_id=sig.signal_id,
+            ts=sig.ts,
+            day=sig.ts[:10],
+            symbol=sig.symbol,
+            mode=sig.mode,
+            side=sig.side,
+            strategy=sig.strategy,
+            entry_price=sig.price,
+            tp_price=tp,
+            sl_price=sl,
+            timeout_at=from_epoch_s(t + mode.timeout_sec),
+            simulated_size_gbp=self.costs.simulated_size_gbp,
+            simulated_fee_gbp=self.costs.simulated_fee_gbp,
+            predicted_win_prob=rec.prob,
+            prob_source=rec.prob_source,
+            features_json=rec.features_json,
+            fill_assumptions=fill,
+            model_id=rec.model_id,
+            regime=rec.regime,
+            config_version=rec.config_version,
+        )
+
+    # ------------------------------------------------------------------ per-record step
+    def persist(self, ev: _Evaluated, counters: BatchCounters) -> None:
+        """Decision, then (for a pass) trade and timer; each step is idempotent on the signal."""
+        sig, rec = ev.signal, ev.decision
+        ids = _ids(sig.signal_id, rec.shadow_id, rec.model_id)
+        try:
+            self.store.create_decision(rec)
+            counters.decisions += 1
+            trade = ev.trade
+        except AlreadyExists:
+            stored = self.store.get_decision(sig.signal_id)
+            if stored is None:  # deleted between the two calls (TTL): nothing sensible to complete
+                raise TransientError("decision vanished after a conditional failure", operation="GetItem") from None
+            counters.redelivered += 1
+            rec = stored
+            ids = _ids(sig.signal_id, rec.shadow_id, rec.model_id)
+            self.log.info("signal already decided; completing its effects", extra=ids)
+            trade = self.trade_for(sig, rec) if rec.passed else None
+        if trade is None:
+            self.log.info(f"signal blocked by {', '.join(rec.blocked_by)}", extra=ids)
+            return
+        counters.passed += 1
+        try:
+            self.store.create_shadow_trade(trade)
+            counters.trades_opened += 1
+        except AlreadyExists:
+            pass
+        started = self.timers.start(
+            TimerStart(
+                name=trade.shadow_id,
+                input={
+                    "shadow_id": trade.shadow_id,
+                    "signal_id": trade.signal_id,
+                    "symbol": trade.symbol,
+                    "mode": trade.mode,
+                    "side": trade.side,
+                    "timeout_at": trade.timeout_at,
+                },
+            )
+        )
+        counters.timers_started += int(started)
+        self.log.info(f"shadow trade open until {trade.timeout_at}", extra=ids)
+
+
+@dataclass
+class PreparedBatch:
+    """The result of the whole-batch step, and the per-record handler Powertools calls."""
+
+    service: SignalService
+    slots: dict[str, _Slot] = field(default_factory=dict)
+    to_park: list[tuple[_Slot, str, str | None]] = field(default_factory=list)
+    bars_by_symbol: defaultdict[str, list[Bar]] = field(default_factory=lambda: defaultdict(list))
+    counters: BatchCounters = field(default_factory=BatchCounters)
+
+    def park_later(self, slots: Sequence[_Slot], reason: str) -> None:
+        """Parsed records that failed permanently; parked one by one when Powertools reaches them."""
+        for s in slots:
+            s.kind = "park_later"
+            s.error = _ParkReason(reason)
+
+    def handle(self, sequence_number: str) -> None:
+        """Process one record (by sequence number); raises only for a failure worth retrying."""
+        slot = self.slots.get(sequence_number)
+        if slot is None:
+            raise KeyError(f"record {sequence_number} was not part of the prepared batch")
+        if isinstance(slot.error, _ParkReason):
+            self._park_one(slot, str(slot.error))
+            return
+        if slot.error is not None:
+            self.counters.transient_failures += 1
+            raise slot.error
+        if slot.kind != "signal" or slot.evaluated is None:
+            return
+        ev = slot.evaluated
+        try:
+            self.service.persist(ev, self.counters)
+        except TransientError as exc:
+            self.counters.transient_failures += 1
+            self.service.log.warning(
+                f"transient failure, record will be retried: {exc}",
+                extra=_ids(ev.signal.signal_id, ev.decision.shadow_id, ev.decision.model_id),
+            )
+            raise
+        except Exception as exc:
+            self.service.log.error(
+                f"signal failed permanently: {type(exc).__name__}: {exc}",
+                extra=_ids(ev.signal.signal_id, ev.decision.shadow_id, ev.decision.model_id),
+            )
+            self._park_one(slot, f"processing failed: {type(exc).__name__}: {exc}")
+
+    def _park_one(self, slot: _Slot, reason: str) -> None:
+        sig = slot.record if isinstance(slot.record, Signal) else None
+        self.service.dead_letters.park(
+            [
+                ParkedRecord(
+                    reason=reason,
+                    shard_id=slot.shard_id,
+                    sequence_number=slot.sequence_number,
+                    data_b64=slot.data_b64,
+                    event_source_arn=slot.event_source_arn,
+                )
+            ]
+        )
+        self.counters.parked += 1
+        self.service.log.warning(f"parked record: {reason}", extra=_ids(sig.signal_id if sig else None))
+
+
+class _ParkReason(Exception):
+    """Marks a parsed record that failed permanently in the whole-batch step; carries the reason."""
