@@ -61,11 +61,13 @@ class LocalRuntime:
         region: str = LOCAL_REGION,
         container_tasks: dict[str, ContainerTask] | None = None,
         start_time: float = 0.0,
+        skip_schedules: set[str] | None = None,
     ) -> None:
         self.aws = EmbeddedAws(region)
         self.parameters = parameters or {}
         self.template_path = template_path
         self.container_tasks = container_tasks or {}
+        self.skip_schedules = skip_schedules or set()
         self.clock = VirtualClock(start_time)
         self.scheduler = Scheduler(self.clock, region)
         self.gate = TimerGate()
@@ -104,7 +106,7 @@ class LocalRuntime:
         """Register the template's enabled schedules from the clock's current time."""
         assert self.stack is not None
         for spec in self.stack.schedules:
-            if not spec.enabled:
+            if not spec.enabled or spec.rule_id in self.skip_schedules:
                 continue
             target = self._schedule_target(spec.target_id)
             if target is None:

@@ -1,0 +1,256 @@
+"""``huracan demo``: a real month replayed end to end through the whole local stack.
+
+The data comes from ``--data``, else ``$HURACAN_DATA``, else ``../shared/data`` beside the checkout, else
+Binance's public data archive (cached); if none can be had the error says how to pass a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from huracan.core.bars import BarArrays
+from huracan.core.config import load_config
+from huracan.core.strategies import signals_history
+from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_bars
+from huracan.local.replay import BAR_SEC, build_records
+from huracan.local.runtime import LocalRuntime, ReplayProgress
+
+__all__ = ["DemoOptions", "DemoSummary", "resolve_data_path", "run_demo", "symbol_from_path"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoOptions:
+    data: Path | None = None
+    days: int | None = None
+    profile: str = "demo"
+    symbol: str | None = None
+    report_dir: Path = Path("reports")
+    progress: bool = True
+    planted_edge: bool = False
+
+
+@dataclass
+class DemoSummary:
+    """The figures the demo prints at the end, computed from the tables."""
+
+    data: str
+    profile: str
+    days: float
+    records_sent: int
+    bars: int
+    signals: int
+    decisions: int
+    passed: int
+    blocked: int
+    blocked_by_gate: dict[str, int]
+    gates_seen_passing: set[str]
+    gates_seen_blocking: set[str]
+    shadow_trades: int
+    closed: int
+    open_: int
+    errors: int
+    by_mode: dict[str, dict[str, float]]
+    exit_reasons: dict[str, int]
+    pnl_bps_gross: float
+    pnl_bps_net: float
+    good_blocks: int
+    bad_blocks: int
+    schedules_fired: dict[str, int]
+    wall_s: float
+    records_per_s: float
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def symbol_from_path(path: Path) -> str:
+    """``ftx_BTC-PERP_1m_...csv.gz`` → ``BTC-PERP``; falls back to the file's stem."""
+    m = re.match(r"^[a-z]+_([A-Za-z0-9-]+)_", path.name)
+    return m.group(1) if m else path.name.split(".")[0]
+
+
+def resolve_data_path(data: Path | None) -> Path:
+    """``--data``, else ``$HURACAN_DATA``/``../shared/data`` (the FTX month), else a clear error."""
+    if data is not None:
+        if not data.is_file():
+            raise DataFileError(
+                f"{data}: no such file (pass --data FILE with OHLCV columns ts,open,high,low,close,volume)"
+            )
+        return data
+    try:
+        return find_data_file(DEFAULT_MONTH)
+    except DataFileError as local_error:
+        from huracan.local.download import download_default_month
+
+        try:
+            return download_default_month()
+        except DataFileError as download_error:
+            raise DataFileError(f"{local_error}\n{download_error}") from download_error
+
+
+def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress: ReplayProgress) -> DemoSummary:
+    from huracan.adapters.settings import TableSettings
+    from huracan.adapters.tables import bind_tables
+
+    tables = bind_tables(TableSettings.from_env())
+    decisions = list(tables.decisions.scan())
+    trades = list(tables.shadow_trades.scan())
+    blocked_by: Counter[str] = Counter()
+    gates_pass: set[str] = set()
+    gates_block: set[str] = set()
+    good = bad = 0
+    for d in decisions:
+        for g in d.blocked_by or []:
+            blocked_by[str(g)] += 1
+        for name, res in (d.gates or {}).items():
+            (gates_pass if res.get("passed") else gates_block).add(name)
+        cf = getattr(d, "cf_outcome", None)
+        if not d.passed and cf in ("WIN", "LOSS"):
+            good += cf == "LOSS"
+            bad += cf == "WIN"
+    by_mode: dict[str, dict[str, float]] = {}
+    exits: Counter[str] = Counter()
+    gross = net = 0.0
+    for t in trades:
+        m = by_mode.setdefault(
+            t.mode, {"trades": 0, "closed": 0, "wins": 0, "losses": 0, "breakeven": 0, "pnl_bps": 0.0}
+        )
+        m["trades"] += 1
+        if t.status == "CLOSED" and t.actual_outcome not in (None, "NO_DATA"):
+            m["closed"] += 1
+            m["wins"] += t.actual_outcome == "WIN"
+            m["losses"] += t.actual_outcome == "LOSS"
+            m["breakeven"] += t.actual_outcome == "BREAKEVEN"
+            m["pnl_bps"] += float(t.shadow_pnl_bps or 0.0)
+            gross += float(t.shadow_pnl_bps or 0.0)
+            net += float(getattr(t, "shadow_pnl_net_bps", None) or 0.0)
+        if t.exit_reason:
+            exits[str(t.exit_reason)] += 1
+    for m in by_mode.values():
+        m["win_rate"] = m["wins"] / m["closed"] if m["closed"] else float("nan")
+    fired = Counter(name for name, _ in rt.scheduler.fired)
+    return DemoSummary(
+        data=data,
+        profile=profile,
+        days=days,
+        records_sent=progress.records_sent,
+        bars=0,
+        signals=len(decisions),
+        decisions=len(decisions),
+        passed=sum(1 for d in decisions if d.passed),
+        blocked=sum(1 for d in decisions if not d.passed),
+        blocked_by_gate=dict(blocked_by),
+        gates_seen_passing=gates_pass,
+        gates_seen_blocking=gates_block,
+        shadow_trades=len(trades),
+        closed=sum(1 for t in trades if t.status == "CLOSED"),
+        open_=sum(1 for t in trades if t.status == "OPEN"),
+        errors=sum(1 for t in trades if t.status == "ERROR"),
+        by_mode=by_mode,
+        exit_reasons=dict(exits),
+        pnl_bps_gross=gross,
+        pnl_bps_net=net,
+        good_blocks=good,
+        bad_blocks=bad,
+        schedules_fired=dict(fired),
+        wall_s=progress.wall_s,
+        records_per_s=progress.records_per_s,
+    )
+
+
+def _progress_printer(total: int, out: TextIO) -> Callable[[ReplayProgress], None]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="rec", file=out, dynamic_ncols=True, mininterval=0.5)
+
+    def update(p: ReplayProgress) -> None:
+        from huracan.core.timeutil import from_epoch_s
+
+        bar.n = p.records_sent
+        bar.set_postfix_str(
+            f"virtual {from_epoch_s(p.virtual_time)[:16]}Z | {p.records_per_s:,.0f} rec/s | timers {p.timers_held}"
+        )
+        bar.refresh()
+        if p.records_sent >= p.records_total:
+            bar.close()
+
+    return update
+
+
+def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
+    """Replay the data through the local stack and return the figures (also printed by the CLI)."""
+    t_start = time.perf_counter()
+    path = resolve_data_path(opts.data)
+    bars: BarArrays = load_bars(path)
+    if opts.days is not None:
+        end = int(bars.ts[0]) + opts.days * 86400
+        bars = bars.slice(0, int((bars.ts < end).sum()))
+    symbol = opts.symbol or symbol_from_path(path)
+    config = load_config(opts.profile)
+    records = build_records(bars, symbol, signals_history(bars))
+    longest = max(m.timeout_sec for m in config.modes.values())
+    params = {"HuracanProfile": opts.profile, "SchedulesEnabled": "true"}
+    opts.report_dir.mkdir(parents=True, exist_ok=True)
+    log_path = opts.report_dir / "lambda-logs.jsonl"
+    # The functions log (Powertools JSON) and emit EMF metrics on stdout, as in Lambda; locally that stream
+    # goes to a file, the way CloudWatch Logs would hold it, and the console keeps the demo's own output.
+    with (
+        open(log_path, "w", encoding="utf-8") as lambda_log,
+        contextlib.redirect_stdout(lambda_log),
+        LocalRuntime(parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}) as rt,
+    ):
+        print(f"Local stack from template.yaml on {rt.aws.endpoint}; stand-ins:", file=out)
+        for line in rt.stack.describe() if rt.stack else []:
+            print(f"  - {line}", file=out)
+        on_progress = _progress_printer(len(records), sys.stderr) if opts.progress else None
+        progress = rt.replay(records, on_progress=on_progress)
+        rt.finish(records[-1].publish_at + longest + BAR_SEC)
+        days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
+        summary = _summarize(rt, str(path), opts.profile, days, progress)
+    summary.bars = len(bars)
+    summary.extra["lambda_log"] = str(log_path)
+    summary.wall_s = time.perf_counter() - t_start
+    return summary
+
+
+def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
+    """The figures a trader reads at the end of the demo, with what they mean."""
+    p = print
+    p("", file=out)
+    p(f"Huracan demo — {s.data}", file=out)
+    p(
+        f"  profile {s.profile}: {s.days:.1f} days, {s.bars:,} bars, {s.records_sent:,} records in {s.wall_s:.0f} s "
+        f"({s.records_per_s:,.0f} records/s through the handler path)",
+        file=out,
+    )
+    p(f"  signals {s.signals:,}: passed {s.passed:,}, blocked {s.blocked:,}", file=out)
+    for g, n in sorted(s.blocked_by_gate.items(), key=lambda x: -x[1]):
+        p(f"    blocked by {g:<16} {n:>6,}", file=out)
+    p(
+        f"  shadow trades {s.shadow_trades:,}: closed {s.closed:,}, open {s.open_:,}, error {s.errors:,}; exits {s.exit_reasons}",
+        file=out,
+    )
+    for mode, m in sorted(s.by_mode.items()):
+        p(
+            f"    {mode:<7} trades {int(m['trades']):>5}  win rate {m['win_rate']:.1%}  "
+            f"(W {int(m['wins'])} / L {int(m['losses'])} / BE {int(m['breakeven'])})  gross P&L {m['pnl_bps']:+.0f} bps",
+            file=out,
+        )
+    p(f"  shadow P&L: gross {s.pnl_bps_gross:+.0f} bps, net of simulated costs {s.pnl_bps_net:+.0f} bps", file=out)
+    p(
+        f"  counterfactual blocks: good (blocked a loser) {s.good_blocks:,}, bad (blocked a winner) {s.bad_blocks:,}",
+        file=out,
+    )
+    p(f"  schedules fired: {s.schedules_fired}", file=out)
+    for note in s.notes:
+        p(f"  note: {note}", file=out)
