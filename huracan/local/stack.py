@@ -156,6 +156,7 @@ class LocalStack:
     def _pre_stack(self, cfn: dict[str, Any]) -> None:
         """Create what moto's CloudFormation cannot, and drop what has no local behaviour."""
         substitutions: dict[str, str] = {}
+        arn_substitutions: dict[str, str] = {}
         for lid in list(cfn["Resources"]):
             res = cfn["Resources"][lid]
             rtype = res["Type"]
@@ -167,6 +168,21 @@ class LocalStack:
                 self.physical[lid] = arn
                 self.standins.append(StandIn(lid, rtype, "created through the Secrets Manager API"))
                 del cfn["Resources"][lid]
+            elif (
+                rtype == "AWS::KMS::Key"
+                and res.get("Properties", {}).get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT"
+            ):
+                # moto's CloudFormation creates every key symmetric; an asymmetric signing key comes from the API
+                props = res["Properties"]
+                kms = boto3.client("kms")
+                meta = kms.create_key(
+                    KeySpec=props["KeySpec"], KeyUsage=props.get("KeyUsage", "SIGN_VERIFY"), Description=lid
+                )["KeyMetadata"]
+                substitutions[lid] = meta["KeyId"]
+                arn_substitutions[lid] = meta["Arn"]
+                self.physical[lid] = meta["KeyId"]
+                self.standins.append(StandIn(lid, rtype, f"{props['KeySpec']} key created through the KMS API"))
+                del cfn["Resources"][lid]
             elif rtype in _NOT_EMULATED and rtype != "AWS::Events::Rule":
                 self.standins.append(StandIn(lid, rtype, _NOT_EMULATED[rtype]))
                 del cfn["Resources"][lid]
@@ -175,6 +191,11 @@ class LocalStack:
             if isinstance(node, dict):
                 if set(node) == {"Ref"} and node["Ref"] in substitutions:
                     return substitutions[node["Ref"]]
+                if set(node) == {"Fn::GetAtt"}:
+                    ga = node["Fn::GetAtt"]
+                    lid_, attr = ga if isinstance(ga, list) else str(ga).split(".", 1)
+                    if lid_ in arn_substitutions and attr == "Arn":
+                        return arn_substitutions[lid_]
                 return {k: subst(v) for k, v in node.items()}
             if isinstance(node, list):
                 return [subst(v) for v in node]
