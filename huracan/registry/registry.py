@@ -1,0 +1,689 @@
+"""The model registry: content-addressed, signed model versions and a ``latest.json`` pointer per name.
+
+Layout (DESIGN §5), relative to ``base_path`` (``s3://bucket/models`` or a folder)::
+
+    <name>/<sha256hex>/model.lgb.txt, calibration.json, features.json   what predictions depend on
+                      /<name>_v<N>.pkl                                  compatibility export (pickle)
+                      /manifest.json                                    model card: sha256+size of every file
+                      /manifest.sig                                     signature of sha256(manifest.json)
+    <name>/latest.json                                                  {model_id, version, manifest_sha256, ...}
+
+Publishing order: every file, then the manifest and its signature, then *read everything back and verify
+it*, and only then switch ``latest.json`` (champions only; a ``candidate`` is stored with its verdict but
+never becomes latest by registering). Loading runs the other way: ``latest.json`` must name a manifest with
+that exact SHA256, the signature must verify, every file must match its hash and size, and the id must
+recompute from the files. Only then is anything deserialised. The ``.pkl`` is never unpickled here at all;
+:meth:`ModelRegistry.export_model` hands out its bytes after the same checks.
+
+A registry that has loaded a model keeps it: if the next ``latest.json`` fails verification,
+:meth:`ModelRegistry.load_latest_model` keeps returning the model it had (logging the error, which is also
+kept in ``last_errors``), so a tampered or half-written upload never replaces a working model in Hamilton.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import pickle
+import platform
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from huracan.core.timeutil import format_ts, parse_ts
+from huracan.registry.errors import BlobNotFoundError, ModelNotFoundError, ModelVerificationError, RegistryError
+from huracan.registry.model import PREDICTION_FILES, MetaLabelModel, model_id_for, sha256_hex
+from huracan.registry.signing import LocalKeySigner, Signer
+from huracan.registry.store import BlobStore, LocalStore, open_store
+
+__all__ = [
+    "LATEST_FILE",
+    "MANIFEST_FILE",
+    "MANIFEST_SCHEMA",
+    "SIGNATURE_FILE",
+    "LatestPointer",
+    "ModelRegistry",
+    "ModelSummary",
+    "Stage",
+    "default_base_path",
+]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+SIGNATURE_FILE = "manifest.sig"
+LATEST_FILE = "latest.json"
+MANIFEST_SCHEMA = "huracan.model_card/1"
+LATEST_SCHEMA = "huracan.latest/1"
+LOCAL_KEY_PATH = ".signing/model_signing_key.pem"
+_HISTORY_KEEP = 50
+
+Stage = Literal["champion", "candidate"]
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_ID_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
+
+
+def default_base_path() -> str:
+    """``$HURACAN_MODEL_PATH``, else ``s3://$MODEL_BUCKET/models`` (the deployed stack), else an error."""
+    explicit = os.environ.get("HURACAN_MODEL_PATH")
+    if explicit:
+        return explicit
+    bucket = os.environ.get("MODEL_BUCKET")
+    if bucket:
+        return f"s3://{bucket}/models"
+    raise ValueError("no model registry location: pass base_path, or set HURACAN_MODEL_PATH or MODEL_BUCKET")
+
+
+def _hex_of(model_id: str) -> str:
+    m = _ID_RE.match(model_id)
+    if not m:
+        raise ValueError(f"model id must look like 'sha256:<64 hex digits>', got {model_id!r}")
+    return m.group(1)
+
+
+def _check_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise ValueError(f"invalid model name {name!r}: letters, digits, '_', '.', '-' only")
+    return name
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, datetime):
+        return format_ts(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _plain(obj: Any) -> Any:
+    """A readiness verdict / metrics object as plain JSON data (dataclass, pydantic model or mapping)."""
+    if obj is None:
+        return None
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return asdict(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return obj
+
+
+def _dump(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n").encode()
+
+
+def _library_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for pkg in ("huracan", "numpy", "lightgbm", "cryptography"):
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return versions
+
+
+@dataclass(frozen=True, slots=True)
+class LatestPointer:
+    """The parsed ``latest.json``; ``previous`` lists earlier champions, most recent first (for rollback)."""
+
+    name: str
+    model_id: str
+    version: int
+    manifest_sha256: str
+    previous: tuple[str, ...] = ()
+    reason: str = "register"
+
+    def to_bytes(self, manifest: Mapping[str, Any]) -> bytes:
+        return _dump(
+            {
+                "schema": LATEST_SCHEMA,
+                "name": self.name,
+                "model_id": self.model_id,
+                "version": self.version,
+                "manifest_sha256": self.manifest_sha256,
+                "created_at": manifest.get("created_at"),
+                "stage": manifest.get("stage"),
+                "reason": self.reason,
+                "previous": list(self.previous),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """One line of ``huracan models list`` (read from the manifest, not verified)."""
+
+    model_id: str
+    name: str
+    version: int
+    stage: str
+    created_at: str
+    is_latest: bool
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    ready: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    files: dict[str, bytes]
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model_id"])
+
+
+class ModelRegistry:
+    """Register, publish, verify and load meta-label models (the seed's Engine <-> Hamilton API).
+
+    ``signer`` defaults to a :class:`LocalKeySigner` in ``<folder>/.signing/`` for a folder and to
+    :class:`~huracan.adapters.kms_signer.KmsSigner` on ``$MODEL_SIGNING_KEY_ID`` for S3. A consumer should
+    pass a :class:`~huracan.registry.signing.PublicKeyVerifier` holding the publisher's public key.
+    ``clock`` is used only when neither ``created_at`` nor the model's metadata says when it was made.
+    """
+
+    def __init__(
+        self,
+        base_path: str | os.PathLike[str] | None = None,
+        signer: Signer | None = None,
+        *,
+        store: BlobStore | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.base_path = os.fspath(base_path) if base_path is not None else default_base_path()
+        self.store: BlobStore = store if store is not None else open_store(self.base_path)
+        self._signer = signer
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._loaded: dict[str, tuple[str, str, MetaLabelModel]] = {}  # name -> (model_id, manifest sha, model)
+        self._names: dict[str, str] = {}  # model hex -> name
+        #: The last verification failure per model name / id, for health checks and the CLI.
+        self.last_errors: dict[str, RegistryError] = {}
+
+    # --- signer -------------------------------------------------------------------------------------
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            if isinstance(self.store, LocalStore):
+                self._signer = LocalKeySigner(self.store.root / LOCAL_KEY_PATH)
+            else:
+                from huracan.adapters.kms_signer import KmsSigner
+
+                self._signer = KmsSigner.from_env()
+        return self._signer
+
+    # --- publishing ---------------------------------------------------------------------------------
+
+    def register_model(
+        self,
+        model: Any,
+        code_git_sha: str,
+        data_snapshot_id: str,
+        metrics: Mapping[str, Any],
+        notes: str = "",
+        *,
+        name: str = "meta_label",
+        stage: Stage = "champion",
+        readiness: Any = None,
+        windows: Mapping[str, Any] | None = None,
+        created_at: str | datetime | None = None,
+    ) -> str:
+        """Store ``model`` as a signed version and, for a champion, publish it as ``latest``; returns its id.
+
+        ``model`` is a :class:`MetaLabelModel` or a fitted LightGBM Booster / LGBMClassifier. Registering
+        a model that is already stored (same id) keeps its original card and only publishes it if asked to
+        as a champion; a damaged stored copy is rewritten.
+        """
+        _check_name(name)
+        if stage not in ("champion", "candidate"):
+            raise ValueError(f"stage must be 'champion' or 'candidate', got {stage!r}")
+        mlm = MetaLabelModel.from_lightgbm(model)
+        model_id = mlm.model_id
+        hex_id = _hex_of(model_id)
+        pointer = self._read_pointer(name, check_manifest=True)
+
+        verified: _Verified | None = None
+        old_version: int | None = None
+        if self.store.exists(f"{name}/{hex_id}/{MANIFEST_FILE}"):
+            try:
+                verified = self._verify_version(name, hex_id, all_files=True)
+            except ModelVerificationError as err:
+                log.warning("stored copy of %s is damaged (%s); uploading it again", model_id, err)
+                old_version = self._peek_version(name, hex_id)
+
+        if verified is None:
+            self.signer.public_key_pem()  # fail before uploading if the key is unusable; creates a local key
+            version = old_version if old_version is not None else self._next_version(name)
+            created = created_at if created_at is not None else mlm.metadata.get("created_at")
+            if created is None:
+                created = self._clock()
+            created_text = format_ts(created if isinstance(created, datetime) else parse_ts(str(created)))
+            windows_data = windows if windows is not None else mlm.metadata.get("windows")
+            pkl_name = f"{name}_v{version}.pkl"
+            exported = mlm.with_metadata(name=name, version=version, model_id=model_id, created_at=created_text)
+            files = {**mlm.files(), pkl_name: pickle.dumps(exported, protocol=pickle.HIGHEST_PROTOCOL)}
+            manifest = {
+                "schema": MANIFEST_SCHEMA,
+                "name": name,
+                "version": version,
+                "model_id": model_id,
+                "stage": stage,
+                "created_at": created_text,
+                "files": {fn: {"sha256": sha256_hex(data), "size": len(data)} for fn, data in sorted(files.items())},
+                "prediction_files": list(PREDICTION_FILES),
+                "export_file": pkl_name,
+                "features": list(mlm.feature_names),
+                "calibration": mlm.calibration.kind,
+                "metrics": _plain(metrics),
+                "windows": _plain(windows_data),
+                "data_snapshot_id": data_snapshot_id,
+                "code_git_sha": code_git_sha,
+                "notes": notes,
+                "readiness": _plain(readiness),
+                "lineage": {
+                    "previous_champion": pointer.model_id if pointer else None,
+                    "previous_champion_version": pointer.version if pointer else None,
+                },
+                "library_versions": _library_versions(),
+                "signing": {
+                    "key_id": self.signer.key_id,
+                    "algorithm": self.signer.algorithm,
+                    "message": "sha256(manifest.json) digest, signed as a RAW message",
+                },
+            }
+            try:
+                manifest_bytes = _dump(manifest)
+            except (TypeError, ValueError) as exc:  # before any upload: nothing half-written
+                raise ValueError(f"the model card must be plain JSON (no NaN/inf, no objects): {exc}") from exc
+            signature = self.signer.sign(hashlib.sha256(manifest_bytes).digest())
+            for fn, data in sorted(files.items()):
+                self.store.put(f"{name}/{hex_id}/{fn}", data)
+            self.store.put(f"{name}/{hex_id}/{MANIFEST_FILE}", manifest_bytes)
+            self.store.put(f"{name}/{hex_id}/{SIGNATURE_FILE}", signature)
+            # Read back everything before anything points at it.
+            verified = self._verify_version(name, hex_id, all_files=True)
+            log.info("registered %s %s v%d as %s", name, model_id, version, stage)
+
+        self._names[hex_id] = name
+        if stage == "champion" and (
+            pointer is None or pointer.model_id != model_id or pointer.manifest_sha256 != verified.manifest_sha256
+        ):
+            self._switch_latest(name, verified, pointer, reason="register")
+        return model_id
+
+    def promote(self, model_id: str) -> LatestPointer:
+        """Make a stored model (a candidate or an older champion) the latest, after full verification."""
+        hex_id = _hex_of(model_id)
+        name = self._locate(model_id)
+        verified = self._verify_version(name, hex_id, all_files=True)
+        pointer = self._read_pointer(name, check_manifest=False)
+        if pointer is not None and pointer.model_id == model_id and pointer.manifest_sha256 == verified.manifest_sha256:
+            return pointer
+        return self._switch_latest(name, verified, pointer, reason="promote")
+
+    def rollback(self, name: str = "meta_label") -> LatestPointer:
+        """Point ``latest`` back at the previous champion (verified first); the current one leaves history."""
+        pointer = self._read_pointer(_check_name(name), check_manifest=False)
+        if pointer is None:
+            raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}; nothing to roll back")
+        if not pointer.previous:
+            raise ModelNotFoundError(f"{name}: {pointer.model_id} has no previous champion to roll back to")
+        target = pointer.previous[0]
+        verified = self._verify_version(name, _hex_of(target), all_files=True)
+        new = LatestPointer(
+            name=name,
+            model_id=target,
+            version=int(verified.manifest["version"]),
+            manifest_sha256=verified.manifest_sha256,
+            previous=pointer.previous[1:],
+            reason="rollback",
+        )
+        self._write_pointer(new, verified.manifest)
+        return new
+
+    def export_model(self, model_id: str, export_path: str | os.PathLike[str]) -> Path:
+        """Write the verified ``<name>_v<N>.pkl`` to ``export_path`` (atomically) for the seed's Hamilton code."""
+        hex_id = _hex_of(model_id)
+        name = self._locate(model_id)
+        verified = self._verify_version(name, hex_id, all_files=True)
+        data = verified.files[str(verified.manifest["export_file"])]
+        target = Path(export_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return target
+
+    # --- consuming ----------------------------------------------------------------------------------
+
+    def load_latest_model(self, name: str = "meta_label", *, strict: bool = False) -> tuple[str, MetaLabelModel]:
+        """``(model_id, model)`` for the published model, verified before it is deserialised.
+
+        If verification fails and this registry already loaded a model under ``name``, that model is
+        returned again (unless ``strict``) and the error is logged and kept in ``last_errors[name]``.
+        """
+        _check_name(name)
+        cached = self._loaded.get(name)
+        try:
+            pointer = self._read_pointer(name, check_manifest=False)
+            if pointer is None:
+                raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}: nothing published yet")
+            if cached is not None and cached[0] == pointer.model_id and cached[1] == pointer.manifest_sha256:
+                return cached[0], cached[2]
+            try:
+                verified = self._verify_version(
+                    name, _hex_of(pointer.model_id), expected_manifest_sha256=pointer.manifest_sha256, all_files=True
+                )
+            except ModelNotFoundError as exc:
+                raise ModelVerificationError(
+                    f"{LATEST_FILE} names a model that is not stored",
+                    model_id=pointer.model_id,
+                    file=f"{name}/{LATEST_FILE}",
+                ) from exc
+            if int(verified.manifest["version"]) != pointer.version:
+                raise ModelVerificationError(
+                    f"{LATEST_FILE} names version {pointer.version} but the manifest is version {verified.manifest['version']}",
+                    model_id=pointer.model_id,
+                    file=LATEST_FILE,
+                )
+            model = self._model_from(verified)
+        except RegistryError as err:
+            self.last_errors[name] = err
+            if cached is not None and not strict:
+                log.error("keeping %s %s: the published model was refused: %s", name, cached[0], err)
+                return cached[0], cached[2]
+            raise
+        self.last_errors.pop(name, None)
+        self._loaded[name] = (model.model_id, verified.manifest_sha256, model)
+        return model.model_id, model
+
+    def load_model(self, model_id: str) -> MetaLabelModel:
+        """Any stored version by id (verified), e.g. to replay an old champion or score a candidate."""
+        hex_id = _hex_of(model_id)
+        return self._model_from(self._verify_version(self._locate(model_id), hex_id, all_files=True))
+
+    def verify_model(self, model_id: str) -> bool:
+        """True when every file of ``model_id`` (the ``.pkl`` included) matches its signed manifest."""
+        try:
+            self.check_model(model_id)
+        except (RegistryError, ValueError) as err:
+            log.warning("verification of %s failed: %s", model_id, err)
+            self.last_errors[model_id] = err if isinstance(err, RegistryError) else RegistryError(str(err))
+            return False
+        return True
+
+    def check_model(self, model_id: str) -> dict[str, Any]:
+        """Like :meth:`verify_model` but raises the reason; returns the verified manifest."""
+        hex_id = _hex_of(model_id)
+        return self._verify_version(self._locate(model_id), hex_id, all_files=True).manifest
+
+    def show(self, model_id: str) -> dict[str, Any]:
+        """The model card, after checking its signature (files are not read: use :meth:`check_model`)."""
+        hex_id = _hex_of(model_id)
+        return self._verify_version(self._locate(model_id), hex_id, files=()).manifest
+
+    def latest(self, name: str = "meta_label") -> LatestPointer | None:
+        return self._read_pointer(_check_name(name), check_manifest=False)
+
+    def list_names(self) -> list[str]:
+        return [n for n in self.store.list_children("") if _NAME_RE.match(n)]
+
+    def list_models(self, name: str | None = None) -> list[ModelSummary]:
+        """Every stored version (champions and candidates), oldest first; read from unverified manifests."""
+        out: list[ModelSummary] = []
+        for model_name in [name] if name else self.list_names():
+            try:
+                pointer = self._read_pointer(model_name, check_manifest=False)
+            except RegistryError:
+                pointer = None
+            for hex_id in self.store.list_children(model_name):
+                try:
+                    manifest = json.loads(self.store.get(f"{model_name}/{hex_id}/{MANIFEST_FILE}"))
+                except (BlobNotFoundError, ValueError):
+                    continue  # an incomplete upload: never published
+                readiness = manifest.get("readiness")
+                ready = readiness.get("ready") if isinstance(readiness, dict) else None
+                out.append(
+                    ModelSummary(
+                        model_id=str(manifest.get("model_id")),
+                        name=model_name,
+                        version=int(manifest.get("version", 0)),
+                        stage=str(manifest.get("stage")),
+                        created_at=str(manifest.get("created_at")),
+                        is_latest=pointer is not None and pointer.model_id == manifest.get("model_id"),
+                        metrics=manifest.get("metrics") or {},
+                        ready=ready if isinstance(ready, bool) else None,
+                    )
+                )
+        return sorted(out, key=lambda s: (s.name, s.version))
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _model_from(self, verified: _Verified) -> MetaLabelModel:
+        m = verified.manifest
+        model = MetaLabelModel.from_files(
+            {fn: verified.files[fn] for fn in PREDICTION_FILES},
+            metadata={
+                "name": m["name"],
+                "version": m["version"],
+                "model_id": m["model_id"],
+                "created_at": m.get("created_at"),
+                "stage": m.get("stage"),
+                "windows": m.get("windows"),
+            },
+        )
+        if model.model_id != verified.model_id:  # cannot happen after the hash checks; cheap to be sure
+            raise ModelVerificationError(
+                "rebuilt model has a different id", expected=verified.model_id, actual=model.model_id
+            )
+        return model
+
+    def _locate(self, model_id: str) -> str:
+        hex_id = _hex_of(model_id)
+        if hex_id in self._names:
+            return self._names[hex_id]
+        for name in self.list_names():
+            if self.store.exists(f"{name}/{hex_id}/{MANIFEST_FILE}"):
+                self._names[hex_id] = name
+                return name
+        raise ModelNotFoundError(f"{self.store.location}: no model {model_id}")
+
+    def _peek_version(self, name: str, hex_id: str) -> int | None:
+        try:
+            manifest = json.loads(self.store.get(f"{name}/{hex_id}/{MANIFEST_FILE}"))
+            return int(manifest["version"]) if manifest.get("name") == name else None
+        except (RegistryError, ValueError, KeyError, TypeError):
+            return None
+
+    def _next_version(self, name: str) -> int:
+        versions = [v for h in self.store.list_children(name) if (v := self._peek_version(name, h)) is not None]
+        return max(versions, default=0) + 1
+
+    def _read_pointer(self, name: str, *, check_manifest: bool) -> LatestPointer | None:
+        """Parse ``latest.json`` (None when absent); with ``check_manifest`` also confirm it names a real manifest."""
+        try:
+            raw = self.store.get(f"{name}/{LATEST_FILE}")
+        except BlobNotFoundError:
+            return None
+        try:
+            obj = json.loads(raw)
+            pointer = LatestPointer(
+                name=str(obj["name"]),
+                model_id=str(obj["model_id"]),
+                version=int(obj["version"]),
+                manifest_sha256=str(obj["manifest_sha256"]),
+                previous=tuple(str(p) for p in obj.get("previous", [])),
+                reason=str(obj.get("reason", "register")),
+            )
+            _hex_of(pointer.model_id)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} is not a valid pointer: {exc}", file=f"{name}/{LATEST_FILE}"
+            ) from exc
+        if pointer.name != name:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} under {name!r} names model {pointer.name!r}", file=f"{name}/{LATEST_FILE}"
+            )
+        if check_manifest:
+            try:
+                actual = sha256_hex(self.store.get(f"{name}/{_hex_of(pointer.model_id)}/{MANIFEST_FILE}"))
+            except BlobNotFoundError as exc:
+                raise ModelVerificationError(
+                    f"{LATEST_FILE} points at a model with no manifest",
+                    model_id=pointer.model_id,
+                    file=f"{name}/{LATEST_FILE}",
+                ) from exc
+            if actual != pointer.manifest_sha256:
+                raise ModelVerificationError(
+                    f"{LATEST_FILE} does not match the manifest it names (swapped or stale pointer)",
+                    model_id=pointer.model_id,
+                    file=f"{name}/{LATEST_FILE}",
+                    expected=pointer.manifest_sha256,
+                    actual=actual,
+                )
+        return pointer
+
+    def _switch_latest(
+        self, name: str, verified: _Verified, pointer: LatestPointer | None, *, reason: str
+    ) -> LatestPointer:
+        previous: tuple[str, ...] = ()
+        if pointer is not None:
+            earlier = (
+                (pointer.model_id, *pointer.previous) if pointer.model_id != verified.model_id else pointer.previous
+            )
+            previous = tuple(p for p in earlier if p != verified.model_id)[:_HISTORY_KEEP]
+        new = LatestPointer(
+            name=name,
+            model_id=verified.model_id,
+            version=int(verified.manifest["version"]),
+            manifest_sha256=verified.manifest_sha256,
+            previous=previous,
+            reason=reason,
+        )
+        self._write_pointer(new, verified.manifest)
+        return new
+
+    def _write_pointer(self, pointer: LatestPointer, manifest: Mapping[str, Any]) -> None:
+        data = pointer.to_bytes(manifest)
+        key = f"{pointer.name}/{LATEST_FILE}"
+        self.store.put(key, data)
+        back = self.store.get(key)
+        if back != data:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} read back differs from what was written",
+                file=key,
+                expected=sha256_hex(data),
+                actual=sha256_hex(back),
+            )
+        log.info("%s latest -> %s v%d (%s)", pointer.name, pointer.model_id, pointer.version, pointer.reason)
+
+    def _verify_version(
+        self,
+        name: str,
+        hex_id: str,
+        *,
+        expected_manifest_sha256: str | None = None,
+        all_files: bool = False,
+        files: tuple[str, ...] = PREDICTION_FILES,
+    ) -> _Verified:
+        """Every check, in the order that keeps untrusted bytes away from any parser.
+
+        1. manifest bytes hash to what ``latest.json`` promised (when loading through it);
+        2. the signature over that hash verifies with this registry's key;
+        3. only now is the manifest parsed; its name and id must match where it was found;
+        4. each file's size and SHA256 match the manifest; the id recomputes from the prediction files.
+        """
+        model_id = f"sha256:{hex_id}"
+        folder = f"{name}/{hex_id}"
+        try:
+            manifest_bytes = self.store.get(f"{folder}/{MANIFEST_FILE}")
+        except BlobNotFoundError as exc:
+            raise ModelNotFoundError(f"{self.store.location}: no model {model_id} under {name!r}") from exc
+        manifest_sha = sha256_hex(manifest_bytes)
+        if expected_manifest_sha256 is not None and manifest_sha != expected_manifest_sha256:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} does not match the manifest it names (swapped or stale pointer)",
+                model_id=model_id,
+                file=f"{folder}/{MANIFEST_FILE}",
+                expected=expected_manifest_sha256,
+                actual=manifest_sha,
+            )
+        try:
+            signature = self.store.get(f"{folder}/{SIGNATURE_FILE}")
+        except BlobNotFoundError as exc:
+            raise ModelVerificationError(
+                "signature missing", model_id=model_id, file=f"{folder}/{SIGNATURE_FILE}"
+            ) from exc
+        if not self.signer.verify(bytes.fromhex(manifest_sha), signature):
+            raise ModelVerificationError(
+                f"bad signature: manifest.json (sha256 {manifest_sha}) is not signed by {self.signer.key_id}",
+                model_id=model_id,
+                file=f"{folder}/{SIGNATURE_FILE}",
+            )
+        try:
+            manifest = json.loads(manifest_bytes)
+            listed: dict[str, Any] = manifest["files"]
+        except (ValueError, KeyError, TypeError) as exc:  # signed but malformed: a publisher bug
+            raise ModelVerificationError(
+                f"signed manifest is malformed: {exc}", model_id=model_id, file=f"{folder}/{MANIFEST_FILE}"
+            ) from exc
+        if (
+            manifest.get("schema") != MANIFEST_SCHEMA
+            or manifest.get("name") != name
+            or manifest.get("model_id") != model_id
+        ):
+            raise ModelVerificationError(
+                f"manifest describes {manifest.get('name')!r} {manifest.get('model_id')} ({manifest.get('schema')}), "
+                f"but was found at {folder}",
+                model_id=model_id,
+                file=f"{folder}/{MANIFEST_FILE}",
+            )
+        wanted = sorted(listed) if all_files else list(files)
+        missing = [fn for fn in (*PREDICTION_FILES, *wanted) if fn not in listed]
+        if missing:
+            raise ModelVerificationError(
+                f"manifest lists no hash for {missing}", model_id=model_id, file=f"{folder}/{MANIFEST_FILE}"
+            )
+        blobs: dict[str, bytes] = {}
+        for fn in wanted:
+            key = f"{folder}/{fn}"
+            try:
+                data = self.store.get(key)
+            except BlobNotFoundError as exc:
+                raise ModelVerificationError("file missing", model_id=model_id, file=key) from exc
+            expected = listed[fn]
+            if len(data) != int(expected["size"]):
+                raise ModelVerificationError(
+                    "size mismatch (truncated or extended)",
+                    model_id=model_id,
+                    file=key,
+                    expected=str(expected["size"]),
+                    actual=str(len(data)),
+                )
+            actual = sha256_hex(data)
+            if actual != expected["sha256"]:
+                raise ModelVerificationError(
+                    "sha256 mismatch", model_id=model_id, file=key, expected=str(expected["sha256"]), actual=actual
+                )
+            blobs[fn] = data
+        recomputed = model_id_for({fn: str(listed[fn]["sha256"]) for fn in PREDICTION_FILES})
+        if recomputed != model_id:
+            raise ModelVerificationError(
+                "the prediction files hash to a different model id",
+                model_id=model_id,
+                expected=model_id,
+                actual=recomputed,
+            )
+        self._names[hex_id] = name
+        return _Verified(manifest=manifest, manifest_sha256=manifest_sha, files=blobs)
