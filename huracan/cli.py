@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--planted-edge", action="store_true", help="signals with a known edge (see README)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
+
+    from huracan.registry.cli import add_models_parser
+
+    models = add_models_parser(sub)
+    models.set_defaults(func=lambda a: a.handler(a))
     return parser
 
 
