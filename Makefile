@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit lint bench build deploy lock clean
+.PHONY: demo test unit lint bench build deploy lock clean chromium
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,8 +16,12 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/huracan demo $(ARGS)
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(BIN)/pytest $(ARGS)
+
+# The report test renders the daily summary in headless Chromium (Debian's package; needs root once).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(ARGS)

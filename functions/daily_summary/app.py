@@ -1,0 +1,70 @@
+"""DailySummaryFunction (EventBridge, 23:00 UTC): the day's figures -> HTML report in S3 -> SNS headline.
+
+Thin by design: the day and "now" come from the scheduler event's ``time`` (never the wall clock), the
+adapters are wired once per container, and :mod:`huracan.observability.daily` does the work. Iterator
+age / records behind are not visible from here; a caller that knows them (the local poller) may pass
+``detail.iterator_age_ms`` / ``detail.records_behind`` in the event.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from huracan.adapters.observability_sources import DailySummarySettings, DayLoader, queue_depths, read_model_cards
+from huracan.adapters.reports_store import Notifier, ReportsStore
+from huracan.core.config import load_config
+from huracan.observability.daily import collect_summary, day_of, publish_summary
+from huracan.observability.emf import emit_daily_summary
+from huracan.observability.health import HealthInputs
+
+__all__ = ["lambda_handler", "settings"]
+
+logger = Logger(service="huracan-daily-summary")
+metrics = Metrics(namespace="Huracan", service="daily-summary")
+tracer = Tracer(service="huracan-daily-summary")
+
+
+@cache
+def settings() -> DailySummarySettings:
+    """Validated on first use: a bad environment fails the first invocation, naming the variable."""
+    return DailySummarySettings.from_env()
+
+
+def _health_inputs(event: dict[str, Any], s: DailySummarySettings) -> HealthInputs:
+    raw = event.get("detail")
+    detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    age = detail.get("iterator_age_ms")
+    behind = detail.get("records_behind")
+    return HealthInputs(
+        iterator_age_ms=float(age) if isinstance(age, int | float) else None,
+        records_behind=int(behind) if isinstance(behind, int) else None,
+        queue_depths=queue_depths(
+            {"StreamDeadLetterQueue": s.dead_letter_queue_url, "TimerDeadLetterQueue": s.timer_dlq_url}, s
+        ),
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    s = settings()
+    as_of = str(event["time"])
+    day = day_of(as_of)
+    summary = collect_summary(
+        day,
+        as_of,
+        DayLoader.from_settings(s),
+        read_model_cards(s.model_bucket, s),
+        health_inputs=_health_inputs(event, s),
+        lookback_days=s.lookback_days,
+        modes=sorted(load_config(s.profile).modes),
+    )
+    emit_daily_summary(metrics, summary)
+    published = publish_summary(summary, ReportsStore(s.model_bucket, s), Notifier(s.notifications_topic_arn, s))
+    logger.info("daily summary published", extra={"day": day, "url": published.url, "headline": published.headline})
+    return {"day": day, "report": published.url, "message_id": published.message_id, "headline": published.headline}

@@ -1,0 +1,227 @@
+"""Reading what the daily summary needs: the tables, the model cards in S3, the dead-letter queue depths.
+
+The observability figures are pure functions over plain records (``huracan/observability/records.py``);
+this is the only place that knows how those records sit in DynamoDB / S3 / SQS. Items are read through
+the ``by_day`` indexes (one Query per table per day), never with a Scan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from huracan.adapters.clients import client
+from huracan.adapters.errors import AdapterError, translate_errors
+from huracan.adapters.settings import AwsSettings, TableSettings
+from huracan.adapters.tables import DecisionItem, ShadowTradeItem, Tables, TradeItem, bind_tables
+from huracan.observability.records import (
+    DecisionRow,
+    GateValue,
+    LiveTrade,
+    ShadowTrade,
+    finite_or_none,
+)
+
+__all__ = [
+    "DailySummarySettings",
+    "DayLoader",
+    "decision_row",
+    "live_trade",
+    "queue_depths",
+    "read_model_cards",
+    "shadow_trade",
+]
+
+log = logging.getLogger(__name__)
+
+_Url = Annotated[str, Field(min_length=8, pattern=r"^https?://")]
+
+
+class DailySummarySettings(TableSettings):
+    """DailySummaryFunction: tables, the bucket (models in, reports out), the topic, the queues to watch."""
+
+    model_bucket: Annotated[str, Field(min_length=3, max_length=63)] = Field(alias="MODEL_BUCKET")
+    notifications_topic_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:")] = Field(
+        alias="NOTIFICATIONS_TOPIC_ARN"
+    )
+    dead_letter_queue_url: _Url | None = Field(default=None, alias="DEAD_LETTER_QUEUE_URL")
+    timer_dlq_url: _Url | None = Field(default=None, alias="TIMER_DLQ_URL")
+    profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)
+    lookback_days: Annotated[int, Field(ge=1, le=31)] = Field(default=7, alias="REPORT_LOOKBACK_DAYS")
+
+
+def _s(x: Any) -> str | None:
+    return None if x is None else str(x)
+
+
+def _features(text: str | None) -> dict[str, float]:
+    try:
+        raw = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    out = {str(k): finite_or_none(v) for k, v in raw.items()}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def shadow_trade(item: ShadowTradeItem) -> ShadowTrade:
+    return ShadowTrade(
+        shadow_id=item.shadow_id,
+        ts=item.ts,
+        day=item.day,
+        symbol=item.symbol,
+        mode=item.mode,
+        side=item.side,
+        entry_price=float(item.entry_price),
+        status=item.status or "OPEN",
+        signal_id=item.signal_id or "",
+        timeout_at=_s(item.timeout_at),
+        exit_price=finite_or_none(item.exit_price),
+        exit_reason=_s(item.exit_reason),
+        exit_ts=_s(item.exit_ts),
+        shadow_pnl_bps=finite_or_none(item.shadow_pnl_bps),
+        shadow_pnl_net_bps=finite_or_none(item.shadow_pnl_net_bps),
+        actual_outcome=_s(item.actual_outcome),
+        predicted_win_prob=finite_or_none(item.predicted_win_prob),
+        prediction_correct=item.prediction_correct,
+        model_id=_s(item.model_id),
+        regime=_s(item.regime),
+        features=_features(item.features_json),
+    )
+
+
+def _gate_value(raw: Any) -> GateValue:
+    doc = raw.as_dict() if hasattr(raw, "as_dict") else raw
+    doc = doc if isinstance(doc, Mapping) else {}
+
+    def num_or_text(x: Any) -> float | str | None:
+        return x if isinstance(x, str) else finite_or_none(x)
+
+    return GateValue(bool(doc.get("passed")), num_or_text(doc.get("value")), num_or_text(doc.get("threshold")))
+
+
+def decision_row(item: DecisionItem) -> DecisionRow:
+    gates_raw = item.gates.as_dict() if item.gates is not None else {}  # type: ignore[no-untyped-call]
+    return DecisionRow(
+        signal_id=item.signal_id,
+        day=item.day,
+        ts=item.ts,
+        symbol=item.symbol,
+        mode=item.mode,
+        side=item.side,
+        passed=bool(item.passed),
+        blocked_by=tuple(str(x) for x in (item.blocked_by or ())),
+        gates={str(k): _gate_value(v) for k, v in dict(gates_raw).items()},
+        prob=finite_or_none(item.prob),
+        regime=_s(item.regime),
+        model_id=_s(item.model_id),
+        shadow_id=_s(item.shadow_id),
+        cf_outcome=_s(item.cf_outcome),
+        cf_pnl_net_bps=finite_or_none(item.cf_pnl_net_bps),
+    )
+
+
+def live_trade(item: TradeItem) -> LiveTrade:
+    pnl = finite_or_none(item.pnl_bps)
+    return LiveTrade(
+        trade_id=item.trade_id,
+        ts_open=_s(item.ts_open),
+        symbol=_s(item.symbol),
+        mode=_s(item.mode),
+        side=_s(item.side),
+        entry_price=finite_or_none(item.entry_price),
+        exit_price=finite_or_none(item.exit_price),
+        pnl_bps=pnl if pnl is not None else finite_or_none(item.return_bps),
+        model_id=_s(item.model_id),
+        status=_s(item.status),
+        engine_shadow_id=_s(item.engine_shadow_id),
+        outcome=_s(item.outcome),
+        received_at=_s(item.received_at),
+    )
+
+
+class DayLoader:
+    """Records of whole UTC days from the three tables (``by_day`` Query per day)."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
+    @classmethod
+    def from_settings(cls, settings: TableSettings) -> DayLoader:
+        return cls(bind_tables(settings))
+
+    def decisions(self, days: Iterable[str]) -> list[DecisionRow]:
+        model = self.tables.decisions
+        out: list[DecisionRow] = []
+        for day in days:
+            with translate_errors("decisions.Query"):
+                out.extend(decision_row(i) for i in model.by_day.query(day))
+        return out
+
+    def shadow_trades(self, days: Iterable[str]) -> list[ShadowTrade]:
+        model = self.tables.shadow_trades
+        out: list[ShadowTrade] = []
+        for day in days:
+            with translate_errors("shadow_trades.Query"):
+                out.extend(shadow_trade(i) for i in model.by_day.query(day))
+        return out
+
+    def live_trades(self, days: Iterable[str]) -> list[LiveTrade]:
+        model = self.tables.trades
+        out: list[LiveTrade] = []
+        for day in days:
+            with translate_errors("trades.Query"):
+                out.extend(live_trade(i) for i in model.by_day.query(day))
+        return out
+
+    def shadow_by_ids(self, ids: Iterable[str]) -> list[ShadowTrade]:
+        """Shadow trades by id (BatchGetItem), e.g. those live trades link to from before the window."""
+        keys = sorted(set(ids))
+        if not keys:
+            return []
+        with translate_errors("shadow_trades.BatchGetItem"):
+            return [shadow_trade(i) for i in self.tables.shadow_trades.batch_get(keys)]
+
+
+def read_model_cards(bucket: str, settings: AwsSettings, prefix: str = "models/") -> list[dict[str, Any]]:
+    """Every ``models/<name>/<sha>/manifest.json`` in the bucket (unverified: this is for reporting only)."""
+    s3 = client("s3", settings)
+    cards: list[dict[str, Any]] = []
+    with translate_errors("s3.ListObjectsV2"):
+        pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
+    keys = [o["Key"] for p in pages for o in p.get("Contents", []) if o["Key"].endswith("/manifest.json")]
+    for key in sorted(keys):
+        with translate_errors("s3.GetObject"):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            log.warning("unreadable model card %s", key)
+            continue
+        if isinstance(doc, dict):
+            cards.append(doc)
+    return cards
+
+
+def queue_depths(queues: Mapping[str, str | None], settings: AwsSettings) -> dict[str, int | None]:
+    """``ApproximateNumberOfMessages`` per named queue URL; None when not configured or not readable
+    (a missing permission must not fail the report: the depth is shown as "not measured")."""
+    sqs = client("sqs", settings)
+    out: dict[str, int | None] = {}
+    for name, url in queues.items():
+        if not url:
+            out[name] = None
+            continue
+        try:
+            with translate_errors("sqs.GetQueueAttributes"):
+                attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            out[name] = int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+        except AdapterError as exc:
+            log.warning("queue depth of %s not readable: %s", name, exc)
+            out[name] = None
+    return out
