@@ -19,6 +19,8 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
+from huracan.local import moto_speedups
+
 __all__ = ["LOCAL_REGION", "EmbeddedAws", "embedded_aws", "free_port"]
 
 LOCAL_REGION = "eu-west-2"
@@ -53,6 +55,7 @@ class EmbeddedAws:
 
     def start(self) -> EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the demo
+        moto_speedups.install()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self._saved = {k: os.environ.get(k) for k in _ENV_KEYS}
@@ -91,6 +94,7 @@ class EmbeddedAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            moto_speedups.uninstall()
         for k, v in self._saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -26,7 +26,7 @@ from huracan.local.poller import KinesisPoller
 from huracan.local.replay import StreamRecord, chunk_by_time, put_records
 from huracan.local.stack import LocalStack
 from huracan.local.template import TEMPLATE_PATH
-from huracan.local.timers import TimerGate
+from huracan.local.timers import RetryBackoff, TimerGate
 
 __all__ = ["LocalRuntime", "ReplayProgress"]
 
@@ -71,6 +71,7 @@ class LocalRuntime:
         self.clock = VirtualClock(start_time)
         self.scheduler = Scheduler(self.clock, region)
         self.gate = TimerGate()
+        self.backoff = RetryBackoff()
         self.stack: LocalStack | None = None
         self.pollers: list[KinesisPoller] = []
         self._started = False
@@ -85,6 +86,7 @@ class LocalRuntime:
             lambdas.apply_environment()
             lambdas.install()
             self.gate.install()
+            self.backoff.install()
             for function, settings in self.stack.esm.values():
                 self.pollers.append(
                     KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
@@ -131,6 +133,7 @@ class LocalRuntime:
     def stop(self) -> None:
         """Idempotent: unpatch, stop the server, restore the environment."""
         self.gate.uninstall()
+        self.backoff.uninstall()
         if self.stack is not None and self.stack.lambdas is not None:
             self.stack.lambdas.uninstall()
         if self._started:

@@ -183,6 +183,10 @@ class LocalStack:
                 self.physical[lid] = meta["KeyId"]
                 self.standins.append(StandIn(lid, rtype, f"{props['KeySpec']} key created through the KMS API"))
                 del cfn["Resources"][lid]
+            elif rtype == "AWS::Lambda::EventSourceMapping":
+                # Left to moto, every PutRecord would try to run the function in Docker (and fail slowly);
+                # the poller plays the mapping instead, with the same settings (see _event_sources).
+                del cfn["Resources"][lid]
             elif rtype in _NOT_EMULATED and rtype != "AWS::Events::Rule":
                 self.standins.append(StandIn(lid, rtype, _NOT_EMULATED[rtype]))
                 del cfn["Resources"][lid]
@@ -239,7 +243,7 @@ class LocalStack:
             self.physical[r["LogicalResourceId"]] = r["PhysicalResourceId"]
         self._state_machines(cfn)
         self._functions(cfn, code_dirs)
-        self._event_sources(cfn)
+        self._event_sources(self.cfn)
         self._schedules(cfn)
         return self
 

@@ -18,14 +18,17 @@ from moto.stepfunctions.parser.backend.execution import Execution
 
 from huracan.core.timeutil import epoch_s
 
-__all__ = ["TimerGate"]
+__all__ = ["RetryBackoff", "TimerGate"]
 
 
 class TimerGate:
     """Patches moto's ``Execution.start``: held executions start on ``release_due(now)``."""
 
-    def __init__(self, field: str = "timeout_at") -> None:
+    def __init__(self, field: str = "timeout_at", delay_s: float = 60.0) -> None:
         self.field = field
+        # The resolver proves a window complete by the first bar at or after its end, which closes one bar
+        # later. In AWS the Retry backoff waits for that bar in real time; in a replay the gate waits for it.
+        self.delay_s = delay_s
         self._heap: list[tuple[float, int, Any]] = []
         self._started: list[Any] = []
         self._seq = 0
@@ -46,7 +49,7 @@ class TimerGate:
             execution.exec_status = ExecutionStatus.RUNNING
             with gate._lock:
                 gate._seq += 1
-                heapq.heappush(gate._heap, (epoch_s(str(due)), gate._seq, execution))
+                heapq.heappush(gate._heap, (epoch_s(str(due)) + gate.delay_s, gate._seq, execution))
 
         Execution.start = start  # type: ignore[method-assign,assignment]
 
@@ -87,3 +90,35 @@ class TimerGate:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.running()} Step Functions executions still running after {timeout}s")
             time.sleep(0.005)
+
+
+class RetryBackoff:
+    """A state's ``Retry`` backoff on the virtual clock: the wait is recorded, not slept.
+
+    moto's interpreter sleeps a Retry's ``IntervalSeconds × BackoffRate^n`` in real time. In a replay a
+    month passes in minutes, so the backoff passes in replay time too: every wait is recorded (the fault
+    suite checks that retries happened with backoff) and the next attempt follows at once.
+    """
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self._lock = threading.Lock()
+        self._original: Any = None
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.waits.append(float(seconds))
+
+    def install(self) -> None:
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        if self._original is None:
+            self._original = getattr(retrier_decl, "time")  # noqa: B009 - not exported; patched on purpose
+            setattr(retrier_decl, "time", self)  # noqa: B010
+
+    def uninstall(self) -> None:
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        if self._original is not None:
+            setattr(retrier_decl, "time", self._original)  # noqa: B010
+            self._original = None
