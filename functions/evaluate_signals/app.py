@@ -22,6 +22,7 @@ from huracan.adapters.settings import EvaluateSignalsSettings
 from huracan.adapters.timers import StepFunctionsTimers
 from huracan.core.config import load_config
 from huracan.service.evaluate import ModelProvider, SignalService, no_model
+from huracan.serving.provider import provider_from_env
 
 __all__ = ["lambda_handler", "service"]
 
@@ -30,8 +31,10 @@ metrics = Metrics(namespace="Huracan", service="evaluate-signals")
 tracer = Tracer(service="huracan-evaluate-signals")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
-#: The registry plugs in here (returns ``(model_id, predict)`` or None); until then: the prior.
-model_provider: ModelProvider = no_model
+#: The latest verified model from the registry on ``$HURACAN_MODEL_PATH`` / ``s3://$MODEL_BUCKET/models``
+#: (loaded on the first batch with signals, re-checked every ``$MODEL_REFRESH_SECONDS``); no registry
+#: configured or nothing published yet -> None -> the documented prior. Tests may replace it.
+model_provider: ModelProvider = provider_from_env() or no_model
 
 
 @cache

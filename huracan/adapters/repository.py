@@ -29,7 +29,7 @@ from huracan.adapters.tables import (
 from huracan.core.bars import BarArrays
 from huracan.core.records import Bar
 from huracan.core.timeutil import epoch_s
-from huracan.service.entities import DecisionRecord, ShadowTradeRecord
+from huracan.service.entities import DecisionOutcome, DecisionRecord, ShadowTradeRecord
 
 __all__ = ["Repository", "get_repository"]
 
@@ -161,6 +161,20 @@ def _shadow_record(item: ShadowTradeItem) -> ShadowTradeRecord:
     )
 
 
+def _bars_of(rows: Sequence[PriceItem]) -> BarArrays:
+    nan = float("nan")
+    return BarArrays.from_columns(
+        ts=[int(epoch_s(r.ts)) for r in rows],
+        open=[r.open for r in rows],
+        high=[r.high for r in rows],
+        low=[r.low for r in rows],
+        close=[r.close for r in rows],
+        volume=[r.volume for r in rows],
+        bid=[nan if r.bid is None else r.bid for r in rows],
+        ask=[nan if r.ask is None else r.ask for r in rows],
+    )
+
+
 class Repository:
     """DynamoDB access for the engine's tables; one instance per warm Lambda container."""
 
@@ -219,6 +233,24 @@ class Repository:
             ask=[nan if r.ask is None else r.ask for r in rows],
         )
 
+    def bars_from(self, symbol: str, start_ts: str, limit: int) -> BarArrays:
+        """The first ``limit`` stored bars of ``symbol`` with ``ts >= start_ts``, oldest first (one Query).
+
+        The resolver asks for one bar more than its window: a bar at or after the window's end proves the
+        window will not grow any more (the path is final).
+        """
+        model = self.tables.prices
+        with translate_errors("prices.Query"):
+            rows = list(model.query(symbol, model.ts >= start_ts, limit=limit, page_size=min(limit, 1000)))
+        return _bars_of(rows)
+
+    def bars_between(self, symbol: str, start_ts: str, end_ts: str) -> BarArrays:
+        """Every stored bar of ``symbol`` with ``start_ts <= ts < end_ts``, oldest first (paged Query)."""
+        model = self.tables.prices
+        with translate_errors("prices.Query"):
+            rows = [r for r in model.query(symbol, model.ts.between(start_ts, end_ts)) if r.ts < end_ts]
+        return _bars_of(rows)
+
     # ---------------------------------------------------------------- decisions
     def create_decision(self, rec: DecisionRecord) -> None:
         """Store the decision once; raises :class:`AlreadyExists` if this signal was decided before."""
@@ -242,6 +274,52 @@ class Repository:
         with translate_errors("decisions.Query"):
             for item in model.by_day.query(day):
                 yield _decision_record(item)
+
+    def decisions_with_outcomes_on_day(
+        self, day: str, *, only_unresolved: bool = False
+    ) -> Iterator[tuple[DecisionRecord, DecisionOutcome | None]]:
+        """Decisions of one UTC day with their ``cf_*`` outcome (None until labelled), in time order."""
+        model = self.tables.decisions
+        cond = model.cf_outcome.does_not_exist() if only_unresolved else None
+        with translate_errors("decisions.Query"):
+            for item in model.by_day.query(day, filter_condition=cond):
+                out = None
+                if item.cf_outcome is not None:
+                    out = DecisionOutcome(
+                        signal_id=item.signal_id,
+                        cf_exit_reason=item.cf_exit_reason or "",
+                        cf_outcome=item.cf_outcome,
+                        cf_exit_price=None if item.cf_exit_price is None else float(item.cf_exit_price),
+                        cf_pnl_bps=None if item.cf_pnl_bps is None else float(item.cf_pnl_bps),
+                        cf_pnl_net_bps=None if item.cf_pnl_net_bps is None else float(item.cf_pnl_net_bps),
+                        cf_reason=item.cf_reason,
+                    )
+                yield _decision_record(item), out
+
+    def set_decision_outcome(self, outcome: DecisionOutcome) -> bool:
+        """Write the ``cf_*`` columns once: False (nothing changed) if the decision already has an outcome."""
+        model = self.tables.decisions
+        attrs = model.get_attributes()
+        values: dict[str, str | float | None] = {
+            "cf_exit_reason": outcome.cf_exit_reason,
+            "cf_outcome": outcome.cf_outcome,
+            "cf_exit_price": _finite_or_none(outcome.cf_exit_price),
+            "cf_pnl_bps": _finite_or_none(outcome.cf_pnl_bps),
+            "cf_pnl_net_bps": _finite_or_none(outcome.cf_pnl_net_bps),
+            "cf_reason": outcome.cf_reason,
+        }
+        actions: list[Action] = [
+            attrs[name].remove() if value is None else attrs[name].set(value) for name, value in values.items()
+        ]
+        try:
+            with translate_errors("decisions.UpdateItem", conflict=AlreadyExists):
+                model(outcome.signal_id).update(
+                    actions=actions,
+                    condition=model.signal_id.exists() & model.cf_outcome.does_not_exist(),
+                )
+        except AlreadyExists:
+            return False
+        return True
 
     # ---------------------------------------------------------------- shadow trades
     def create_shadow_trade(self, rec: ShadowTradeRecord) -> None:

@@ -13,7 +13,14 @@ from typing import Annotated, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["AwsSettings", "EvaluateSignalsSettings", "IngestSettings", "SettingsError", "TableSettings"]
+__all__ = [
+    "AwsSettings",
+    "EvaluateSignalsSettings",
+    "IngestSettings",
+    "ResolveOutcomeSettings",
+    "SettingsError",
+    "TableSettings",
+]
 
 _Name = Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")]
 _Url = Annotated[str, Field(min_length=8, pattern=r"^https?://")]
@@ -81,3 +88,9 @@ class IngestSettings(AwsSettings):
     @property
     def symbols(self) -> list[str]:
         return self.symbols_csv.split(",")
+
+
+class ResolveOutcomeSettings(TableSettings):
+    """ResolveOutcomeFunction: the tables and the engine profile (costs and breakeven band)."""
+
+    profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)

@@ -103,6 +103,7 @@ class ShadowTradeItem(Model):
     error_cause = UnicodeAttribute(null=True)
     config_version = UnicodeAttribute(null=True)
     prob_source = UnicodeAttribute(null=True)
+    outcome_reason = UnicodeAttribute(null=True)  # why the outcome is NO_DATA (huracan.service.resolve)
 
     by_day = _ShadowByDay()
 
@@ -198,6 +199,7 @@ class DecisionItem(Model):
     cf_pnl_bps = NumberAttribute(null=True)
     cf_pnl_net_bps = NumberAttribute(null=True)
     cf_outcome = UnicodeAttribute(null=True)
+    cf_reason = UnicodeAttribute(null=True)  # why cf_outcome is NO_DATA
     expires_at = TTLAttribute(null=True)
 
     by_day = _DecisionByDay()

@@ -16,6 +16,7 @@ environment, event source mapping, rules). What moto cannot serve is listed by n
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -143,9 +144,11 @@ class LocalStack:
 
     def _upload_artifacts(self, cfn: dict[str, Any]) -> None:
         s3 = boto3.client("s3")
-        s3.create_bucket(
-            Bucket=ARTIFACTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": cast(Any, self.aws.region)}
-        )
+        # moto servers in one process share their backends: a second stack reuses the bucket
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(
+                Bucket=ARTIFACTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": cast(Any, self.aws.region)}
+            )
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("README", "local stand-in artifact; handlers run in-process from the checkout")

@@ -49,6 +49,7 @@ __all__ = [
     "MANIFEST_FILE",
     "MANIFEST_SCHEMA",
     "SIGNATURE_FILE",
+    "ArtifactHook",
     "LatestPointer",
     "ModelRegistry",
     "ModelSummary",
@@ -67,6 +68,11 @@ LOCAL_KEY_PATH = ".signing/model_signing_key.pem"
 _HISTORY_KEEP = 50
 
 Stage = Literal["champion", "candidate"]
+#: Extra files derived from a model at registration (e.g. ``model.onnx`` for serving), by file name.
+#: They are hashed in the manifest and covered by its signature, but are not part of the model id.
+ArtifactHook = Callable[[MetaLabelModel], Mapping[str, bytes]]
+_RESERVED_FILES = frozenset({*PREDICTION_FILES, "manifest.json", "manifest.sig"})
+_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ID_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
 
@@ -191,6 +197,8 @@ class ModelRegistry:
     :class:`~huracan.adapters.kms_signer.KmsSigner` on ``$MODEL_SIGNING_KEY_ID`` for S3. A consumer should
     pass a :class:`~huracan.registry.signing.PublicKeyVerifier` holding the publisher's public key.
     ``clock`` is used only when neither ``created_at`` nor the model's metadata says when it was made.
+    ``extra_artifacts`` derives extra files from every newly stored version (see :data:`ArtifactHook`);
+    the nightly job passes :func:`huracan.serving.onnx_export.onnx_artifacts` so Lambda can serve it.
     """
 
     def __init__(
@@ -200,11 +208,13 @@ class ModelRegistry:
         *,
         store: BlobStore | None = None,
         clock: Callable[[], datetime] | None = None,
+        extra_artifacts: ArtifactHook | None = None,
     ) -> None:
         self.base_path = os.fspath(base_path) if base_path is not None else default_base_path()
         self.store: BlobStore = store if store is not None else open_store(self.base_path)
         self._signer = signer
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._extra_artifacts = extra_artifacts
         self._loaded: dict[str, tuple[str, str, MetaLabelModel]] = {}  # name -> (model_id, manifest sha, model)
         self._names: dict[str, str] = {}  # model hex -> name
         #: The last verification failure per model name / id, for health checks and the CLI.
@@ -238,12 +248,14 @@ class ModelRegistry:
         readiness: Any = None,
         windows: Mapping[str, Any] | None = None,
         created_at: str | datetime | None = None,
+        extra_files: Mapping[str, bytes] | None = None,
     ) -> str:
         """Store ``model`` as a signed version and, for a champion, publish it as ``latest``; returns its id.
 
         ``model`` is a :class:`MetaLabelModel` or a fitted LightGBM Booster / LGBMClassifier. Registering
         a model that is already stored (same id) keeps its original card and only publishes it if asked to
-        as a champion; a damaged stored copy is rewritten.
+        as a champion; a damaged stored copy is rewritten. ``extra_files`` (plus the registry's
+        ``extra_artifacts``) are stored, hashed and signed with a new version, outside the model id.
         """
         _check_name(name)
         if stage not in ("champion", "candidate"):
@@ -272,7 +284,8 @@ class ModelRegistry:
             windows_data = windows if windows is not None else mlm.metadata.get("windows")
             pkl_name = f"{name}_v{version}.pkl"
             exported = mlm.with_metadata(name=name, version=version, model_id=model_id, created_at=created_text)
-            files = {**mlm.files(), pkl_name: pickle.dumps(exported, protocol=pickle.HIGHEST_PROTOCOL)}
+            extras = self._extras(mlm, extra_files, pkl_name)
+            files = {**mlm.files(), **extras, pkl_name: pickle.dumps(exported, protocol=pickle.HIGHEST_PROTOCOL)}
             manifest = {
                 "schema": MANIFEST_SCHEMA,
                 "name": name,
@@ -468,7 +481,50 @@ class ModelRegistry:
                 )
         return sorted(out, key=lambda s: (s.name, s.version))
 
+    def load_latest_files(
+        self, name: str = "meta_label", files: tuple[str, ...] = PREDICTION_FILES
+    ) -> tuple[LatestPointer, dict[str, Any], dict[str, bytes]]:
+        """The published version's pointer, signed manifest and just ``files``, each checked against it.
+
+        For a server that needs only some files (the Lambda: ``model.onnx`` + calibration + features):
+        the pointer must name the manifest's SHA256, the signature must verify, the id must recompute
+        from the manifest's hashes, and each requested file must match its hash; the other files are
+        not downloaded. Raises :class:`ModelNotFoundError` when nothing is published yet.
+        """
+        _check_name(name)
+        pointer = self._read_pointer(name, check_manifest=False)
+        if pointer is None:
+            raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}: nothing published yet")
+        try:
+            verified = self._verify_version(
+                name, _hex_of(pointer.model_id), expected_manifest_sha256=pointer.manifest_sha256, files=files
+            )
+        except ModelNotFoundError as exc:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} names a model that is not stored",
+                model_id=pointer.model_id,
+                file=f"{name}/{LATEST_FILE}",
+            ) from exc
+        if int(verified.manifest["version"]) != pointer.version:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} names version {pointer.version} but the manifest is version {verified.manifest['version']}",
+                model_id=pointer.model_id,
+                file=LATEST_FILE,
+            )
+        return pointer, verified.manifest, verified.files
+
     # --- internals ----------------------------------------------------------------------------------
+
+    def _extras(self, mlm: MetaLabelModel, extra_files: Mapping[str, bytes] | None, pkl_name: str) -> dict[str, bytes]:
+        """Hook output plus ``extra_files``; names must be plain and must not shadow the registry's own."""
+        extras: dict[str, bytes] = dict(self._extra_artifacts(mlm)) if self._extra_artifacts is not None else {}
+        extras.update(extra_files or {})
+        for fn, data in extras.items():
+            if fn in _RESERVED_FILES or fn == pkl_name or not _FILE_RE.match(fn):
+                raise ValueError(f"extra file name {fn!r} is reserved or invalid")
+            if not isinstance(data, bytes):
+                raise TypeError(f"extra file {fn!r} must be bytes, got {type(data).__name__}")
+        return extras
 
     def _model_from(self, verified: _Verified) -> MetaLabelModel:
         m = verified.manifest

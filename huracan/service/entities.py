@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any
 
-__all__ = ["DecisionRecord", "ParkedRecord", "ShadowTradeRecord", "TimerStart"]
+__all__ = ["DecisionOutcome", "DecisionRecord", "ParkedRecord", "ShadowTradeRecord", "TimerStart"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +92,20 @@ class ParkedRecord:
     event_source_arn: str | None = None
     field: str | None = None
     extra: dict[str, Any] = _field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionOutcome:
+    """The (counterfactual) outcome of one decision, as the ``cf_*`` columns of the decisions table.
+
+    Written once per signal, blocked or passed, with the resolver's barriers and costs; prices and P&L are
+    None when ``cf_outcome`` is NO_DATA, and ``cf_reason`` then says why.
+    """
+
+    signal_id: str
+    cf_exit_reason: str
+    cf_outcome: str
+    cf_exit_price: float | None = None
+    cf_pnl_bps: float | None = None
+    cf_pnl_net_bps: float | None = None
+    cf_reason: str | None = None

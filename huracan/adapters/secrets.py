@@ -1,0 +1,97 @@
+"""Secrets Manager reads with a per-container cache.
+
+Why a cache: the outcome API checks Hamilton's HMAC signature on every request, and a Secrets Manager call
+per request would add latency and cost and make the API fail whenever Secrets Manager throttles. Why a
+TTL (and a forced refresh): a rotated key must be picked up without a redeploy. A forced refresh is rate
+limited, so a flood of badly signed requests cannot turn into a flood of ``GetSecretValue`` calls.
+
+The cache measures age with ``time.monotonic`` (elapsed time, not the wall clock): it decides freshness
+only, never anything recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from huracan.adapters.clients import client
+from huracan.adapters.errors import PermanentError, translate_errors
+from huracan.adapters.settings import AwsSettings
+
+__all__ = ["DEFAULT_TTL_S", "HMAC_KEY_FIELD", "SecretCache", "hmac_key_from_secret"]
+
+DEFAULT_TTL_S = 300.0
+#: At most one forced refresh per secret in this many seconds.
+MIN_REFRESH_INTERVAL_S = 30.0
+#: The JSON field holding Hamilton's key (``{"hmac_key": "..."}``).
+HMAC_KEY_FIELD = "hmac_key"
+
+
+def hmac_key_from_secret(secret_string: str) -> bytes:
+    """The HMAC key inside a secret: ``{"hmac_key": "..."}``, or the whole string when it is not JSON.
+
+    Both shapes are accepted because ``GenerateSecretString`` without a template stores a bare string,
+    while the local stack stores the JSON object; the key's UTF-8 bytes are the HMAC key either way.
+    """
+    text = secret_string.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            raise PermanentError("HMAC secret looks like JSON but does not parse") from exc
+        key = obj.get(HMAC_KEY_FIELD) if isinstance(obj, dict) else None
+        if not isinstance(key, str) or not key:
+            raise PermanentError(f"HMAC secret has no non-empty {HMAC_KEY_FIELD!r} field")
+        return key.encode("utf-8")
+    if not text:
+        raise PermanentError("HMAC secret is empty")
+    return text.encode("utf-8")
+
+
+class SecretCache:
+    """``GetSecretValue`` results by secret id, kept ``ttl_s`` seconds; thread-safe (chalice local is threaded)."""
+
+    def __init__(
+        self,
+        settings: AwsSettings,
+        *,
+        ttl_s: float = DEFAULT_TTL_S,
+        sm_client: Any = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._client = sm_client
+        self._ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[float, str]] = {}  # secret id -> (fetched at, value)
+
+    def _sm(self) -> Any:
+        if self._client is None:
+            self._client = client("secretsmanager", self._settings)
+        return self._client
+
+    def get_string(self, secret_id: str, *, refresh: bool = False) -> str:
+        """The secret's ``SecretString``; ``refresh`` re-reads it unless it was read very recently."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._values.get(secret_id)
+            if cached is not None:
+                age = now - cached[0]
+                if age < self._ttl_s and (not refresh or age < MIN_REFRESH_INTERVAL_S):
+                    return cached[1]
+        with translate_errors("secretsmanager.GetSecretValue"):
+            answer = self._sm().get_secret_value(SecretId=secret_id)
+        value = answer.get("SecretString")
+        if not isinstance(value, str):
+            raise PermanentError(f"secret {secret_id} has no SecretString", operation="secretsmanager.GetSecretValue")
+        with self._lock:
+            self._values[secret_id] = (now, value)
+        return value
+
+    def hmac_key(self, secret_id: str, *, refresh: bool = False) -> bytes:
+        """Hamilton's HMAC key from the secret (see :func:`hmac_key_from_secret`)."""
+        return hmac_key_from_secret(self.get_string(secret_id, refresh=refresh))

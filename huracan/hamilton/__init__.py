@@ -1,0 +1,32 @@
+"""Hamilton's client library: the published model (verified, gated) and signed outcome posts.
+
+See :class:`HamiltonClient`; this package imports no AWS SDK unless the registry is in S3.
+"""
+
+from __future__ import annotations
+
+from huracan.hamilton.client import (
+    Adoption,
+    ApiUnavailable,
+    HamiltonClient,
+    HttpResponse,
+    OutcomeConflict,
+    OutcomeReceipt,
+    OutcomeRejected,
+    PublishedModel,
+    Transport,
+    urllib_transport,
+)
+
+__all__ = [
+    "Adoption",
+    "ApiUnavailable",
+    "HamiltonClient",
+    "HttpResponse",
+    "OutcomeConflict",
+    "OutcomeReceipt",
+    "OutcomeRejected",
+    "PublishedModel",
+    "Transport",
+    "urllib_transport",
+]

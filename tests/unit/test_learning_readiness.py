@@ -1,0 +1,87 @@
+"""The readiness verdict: each check passes and fails on its own evidence, and says why."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from huracan.learning.evaluate import Estimate, OOSMetrics
+from huracan.learning.readiness import ReadinessPolicy, readiness_verdict
+
+POLICY = ReadinessPolicy()
+
+
+def _metrics(**change) -> OOSMetrics:
+    base = OOSMetrics(
+        auc=Estimate(0.60, 0.57, 0.63, 5000),
+        brier=Estimate(0.24, 0.23, 0.25, 5000),
+        log_loss=Estimate(0.67, 0.66, 0.68, 5000),
+        ece=Estimate(0.015, 0.01, 0.03, 5000),
+        ece_floor=0.02,
+        base_rate=Estimate(0.45, 0.43, 0.47, 5000),
+        threshold=0.45,
+        precision=Estimate(0.52, 0.50, 0.54, 3000),
+        trades_kept=3000,
+        kept_share=0.6,
+        pnl_kept_bps=Estimate(-2.0, -3.0, -1.0, 3000),
+        pnl_all_bps=Estimate(-6.0, -7.0, -5.0, 5000),
+        pnl_kept_minus_all_bps=Estimate(4.0, 3.0, 5.0, 5000),
+    )
+    return replace(base, **change)
+
+
+def test_a_clear_edge_is_ready():
+    v = readiness_verdict(_metrics(), n_samples=25_000, policy=POLICY)
+    assert v.ready and v.reasons == [] and v.summary.startswith("READY")
+    assert [c.name for c in v.checks] == ["samples", "edge_auc", "edge_pnl", "calibrated"]
+
+
+@pytest.mark.parametrize(
+    ("change", "n", "failed"),
+    [
+        ({}, 999, "samples"),
+        ({"auc": Estimate(0.52, 0.49, 0.55, 5000)}, 25_000, "edge_auc"),
+        ({"pnl_kept_minus_all_bps": Estimate(1.0, -0.5, 2.5, 5000)}, 25_000, "edge_pnl"),
+        ({"trades_kept": 0}, 25_000, "edge_pnl"),
+        ({"trades_kept": 4990}, 25_000, "edge_pnl"),  # blocked only 10: value unmeasured
+        ({"ece": Estimate(0.05, 0.04, 0.07, 5000)}, 25_000, "calibrated"),
+    ],
+)
+def test_each_failed_check_blocks_with_its_reason(change, n, failed):
+    v = readiness_verdict(_metrics(**change), n_samples=n, policy=POLICY)
+    assert not v.ready
+    assert [c.name for c in v.checks if not c.passed] == [failed]
+    assert v.reasons == [v.check(failed).detail]
+
+
+def test_no_edge_is_said_plainly():
+    v = readiness_verdict(_metrics(auc=Estimate(0.50, 0.48, 0.52, 5000)), n_samples=25_000, policy=POLICY)
+    assert "no edge found" in v.summary
+    assert "includes 0.5" in v.check("edge_auc").detail
+
+
+def test_ece_limit_allows_for_the_noise_floor_at_small_n():
+    m = _metrics(ece=Estimate(0.06, 0.04, 0.09, 300), ece_floor=0.07)
+    assert readiness_verdict(m, n_samples=1500, policy=POLICY).check("calibrated").passed
+    assert not readiness_verdict(replace(m, ece_floor=0.02), n_samples=1500, policy=POLICY).check("calibrated").passed
+
+
+def test_champion_comparison_and_stability():
+    worse = _metrics(
+        champion_auc=Estimate(0.63, 0.60, 0.66, 5000),
+        auc_minus_champion=Estimate(-0.03, -0.045, -0.015, 5000),
+        champion_brier=Estimate(0.23, 0.22, 0.24, 5000),
+        brier_minus_champion=Estimate(0.01, 0.005, 0.015, 5000),
+    )
+    v = readiness_verdict(worse, n_samples=25_000, policy=POLICY, importance_change=0.5)
+    assert not v.ready and not v.check("vs_champion").passed
+    # stability is reported but never blocks on its own
+    assert not v.check("stability").passed and not v.check("stability").blocking
+    level = replace(
+        worse,
+        auc_minus_champion=Estimate(-0.002, -0.01, 0.006, 5000),
+        brier_minus_champion=Estimate(0.0005, -0.001, 0.002, 5000),
+    )
+    v2 = readiness_verdict(level, n_samples=25_000, policy=POLICY, importance_change=0.5)
+    assert v2.ready and v2.check("vs_champion").passed
