@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from huracan.core.bars import BarArrays
-from huracan.core.config import load_config
 from huracan.core.strategies import signals_history
 from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_bars
 from huracan.local.replay import BAR_SEC, build_records
@@ -196,9 +195,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         end = int(bars.ts[0]) + opts.days * 86400
         bars = bars.slice(0, int((bars.ts < end).sum()))
     symbol = opts.symbol or symbol_from_path(path)
-    config = load_config(opts.profile)
     records = build_records(bars, symbol, signals_history(bars))
-    longest = max(m.timeout_sec for m in config.modes.values())
     params = {"HuracanProfile": opts.profile, "SchedulesEnabled": "true"}
     opts.report_dir.mkdir(parents=True, exist_ok=True)
     log_path = opts.report_dir / "lambda-logs.jsonl"
@@ -214,7 +211,8 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
             print(f"  - {line}", file=out)
         on_progress = _progress_printer(len(records), sys.stderr) if opts.progress else None
         progress = rt.replay(records, on_progress=on_progress)
-        rt.finish(records[-1].publish_at + longest + BAR_SEC)
+        # Timers whose window ends after the data stay OPEN (reported), rather than resolving on a guess.
+        rt.finish(records[-1].publish_at)
         days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
         summary = _summarize(rt, str(path), opts.profile, days, progress)
     summary.bars = len(bars)

@@ -147,3 +147,84 @@ def test_kinesis_reads_are_unchanged(moto_aws: EmbeddedAws) -> None:
     assert fast == slow and len(fast) == 4
     assert fast_after == slow_after
     assert [x for page in fast_after for x in page][-5:] == [f"b{i}".encode() for i in range(5)]
+
+
+def _ddb_script(name: str) -> list[Any]:
+    """Every data-plane call the engine makes, with their answers (minus request metadata)."""
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    out: list[Any] = []
+
+    def rec(resp: dict[str, Any]) -> None:
+        resp.pop("ResponseMetadata", None)
+        out.append(resp)
+
+    item = {
+        "id": {"S": "a"},
+        "n": {"N": "1.5"},
+        "m": {"M": {"x": {"L": [{"S": "y"}, {"NULL": True}, {"BOOL": False}]}}},
+    }
+    rec(ddb.put_item(TableName=name, Item=item, ReturnValues="ALL_OLD"))
+    rec(ddb.put_item(TableName=name, Item={**item, "n": {"N": "2"}}, ReturnValues="ALL_OLD"))
+    rec(
+        ddb.update_item(
+            TableName=name,
+            Key={"id": {"S": "a"}},
+            UpdateExpression="SET n = :v",
+            ExpressionAttributeValues={":v": {"N": "3"}},
+            ReturnValues="ALL_NEW",
+        )
+    )
+    rec(ddb.get_item(TableName=name, Key={"id": {"S": "a"}}, ConsistentRead=True))
+    rec(ddb.get_item(TableName=name, Key={"id": {"S": "missing"}}))
+    rec(
+        ddb.batch_write_item(
+            RequestItems={
+                name: [{"PutRequest": {"Item": {"id": {"S": f"b{i}"}, "n": {"N": str(i)}}}} for i in range(5)]
+            }
+        )
+    )
+    rec(ddb.batch_get_item(RequestItems={name: {"Keys": [{"id": {"S": "b1"}}, {"id": {"S": "b2"}}]}}))
+    rec(
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": name,
+                        "Item": {"id": {"S": "t"}},
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                }
+            ]
+        )
+    )
+    rec(ddb.scan(TableName=name, Limit=3))
+    rec(ddb.query(TableName=name, KeyConditionExpression="id = :i", ExpressionAttributeValues={":i": {"S": "b3"}}))
+    rec(ddb.delete_item(TableName=name, Key={"id": {"S": "b4"}}, ReturnValues="ALL_OLD"))
+    try:
+        ddb.put_item(TableName=name, Item={"id": {"S": "t"}}, ConditionExpression="attribute_not_exists(id)")
+    except ddb.exceptions.ConditionalCheckFailedException as exc:
+        out.append(exc.response["Error"]["Code"])
+    ddb.delete_table(TableName=name)
+    return out
+
+
+def test_dynamodb_answers_are_unchanged(moto_aws: EmbeddedAws) -> None:
+    was = moto_speedups.installed()
+    moto_speedups.install()
+    try:
+        fast = _ddb_script("speedup-ddb")
+    finally:
+        moto_speedups.uninstall()
+    try:
+        slow = _ddb_script("speedup-ddb")
+    finally:
+        if was:
+            moto_speedups.install()
+    assert fast == slow
+    assert fast[-1] == "ConditionalCheckFailedException"
