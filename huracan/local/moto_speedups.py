@@ -253,7 +253,7 @@ def install() -> None:
         delete_item=Table.delete_item,
         ddb_serialized=DynamoHandler.serialized,
     )
-    DynamoHandler.serialized = _ddb_serialized  # type: ignore[method-assign]
+    DynamoHandler.serialized = _ddb_serialized  # type: ignore[method-assign,assignment]
     Shard.put_record = _put_record  # type: ignore[method-assign]
     Shard.get_records = _get_records  # type: ignore[method-assign]
     Shard.get_max_sequence_number = _get_max_sequence_number  # type: ignore[method-assign]
