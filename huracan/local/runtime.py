@@ -62,12 +62,18 @@ class LocalRuntime:
         container_tasks: dict[str, ContainerTask] | None = None,
         start_time: float = 0.0,
         skip_schedules: set[str] | None = None,
+        serve_api: bool = False,
     ) -> None:
         self.aws = EmbeddedAws(region)
         self.parameters = parameters or {}
         self.template_path = template_path
         self.container_tasks = container_tasks or {}
         self.skip_schedules = skip_schedules or set()
+        self.serve_api = serve_api
+        self.api: Any = None
+        #: Called after every replay window with the window's end (virtual epoch s): the Hamilton
+        #: simulator and live views hang here.
+        self.window_hooks: list[Callable[[float], None]] = []
         self.clock = VirtualClock(start_time)
         self.scheduler = Scheduler(self.clock, region)
         self.gate = TimerGate()
@@ -87,6 +93,11 @@ class LocalRuntime:
             lambdas.install()
             self.gate.install()
             self.backoff.install()
+            if self.serve_api:
+                from huracan.local.api_server import LocalApiServer
+
+                # API Gateway is not served by moto: the Chalice app serves the same routes on loopback.
+                self.api = LocalApiServer.from_stack(self.stack, clock=self.clock.now).start()
             for function, settings in self.stack.esm.values():
                 self.pollers.append(
                     KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
@@ -132,6 +143,9 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Idempotent: unpatch, stop the server, restore the environment."""
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         self.gate.uninstall()
         self.backoff.uninstall()
         if self.stack is not None and self.stack.lambdas is not None:
@@ -204,6 +218,8 @@ class LocalRuntime:
             sent += put_records(kinesis, stream, chunk)
             self.drain()
             fired = self.settle(end)
+            for hook in self.window_hooks:
+                hook(end)
             progress = ReplayProgress(end, sent, len(records), time.perf_counter() - t0, self.gate.held, fired)
             if on_progress is not None:
                 on_progress(progress)
