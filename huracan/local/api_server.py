@@ -15,6 +15,7 @@ Whatever is started is stopped by :meth:`LocalApiServer.stop` (also on an error 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import socket
@@ -121,7 +122,10 @@ class LocalApiServer:
     def _start_thread(self) -> None:
         global _active
         from chalice.config import Config
-        from chalice.local import LocalChalice, LocalDevServer, create_local_server
+        from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, create_local_server
+
+        # One access-log line per request on stderr would drown a replay's output; keep them at DEBUG.
+        ChaliceRequestHandler.log_message = _log_request  # type: ignore[method-assign,assignment]
 
         with _active_lock:
             if _active is not None:
@@ -211,3 +215,7 @@ class LocalApiServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _log_request(handler: Any, fmt: str, *args: Any) -> None:
+    logging.getLogger(__name__).debug("api: " + fmt, *args)

@@ -7,6 +7,7 @@ Binance's public data archive (cached); if none can be had the error says how to
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import sys
@@ -98,12 +99,13 @@ def resolve_data_path(data: Path | None) -> Path:
 
 
 def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress: ReplayProgress) -> DemoSummary:
+    from huracan.adapters.observability_sources import decision_row, shadow_trade
     from huracan.adapters.settings import TableSettings
     from huracan.adapters.tables import bind_tables
 
     tables = bind_tables(TableSettings.from_env())
-    decisions = list(tables.decisions.scan())
-    trades = list(tables.shadow_trades.scan())
+    decisions = [decision_row(i) for i in tables.decisions.scan()]
+    trades = [shadow_trade(i) for i in tables.shadow_trades.scan()]
     blocked_by: Counter[str] = Counter()
     gates_pass: set[str] = set()
     gates_block: set[str] = set()
@@ -111,9 +113,9 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
     for d in decisions:
         for g in d.blocked_by or []:
             blocked_by[str(g)] += 1
-        for name, res in (d.gates or {}).items():
-            (gates_pass if res.get("passed") else gates_block).add(name)
-        cf = getattr(d, "cf_outcome", None)
+        for name, res in d.gates.items():
+            (gates_pass if res.passed else gates_block).add(name)
+        cf = d.cf_outcome
         if not d.passed and cf in ("WIN", "LOSS"):
             good += cf == "LOSS"
             bad += cf == "WIN"
@@ -132,7 +134,7 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
             m["breakeven"] += t.actual_outcome == "BREAKEVEN"
             m["pnl_bps"] += float(t.shadow_pnl_bps or 0.0)
             gross += float(t.shadow_pnl_bps or 0.0)
-            net += float(getattr(t, "shadow_pnl_net_bps", None) or 0.0)
+            net += float(t.shadow_pnl_net_bps or 0.0)
         if t.exit_reason:
             exits[str(t.exit_reason)] += 1
     for m in by_mode.values():
@@ -165,6 +167,58 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
         wall_s=progress.wall_s,
         records_per_s=progress.records_per_s,
     )
+
+
+def _hamilton(rt: LocalRuntime, bars: BarArrays, records: list[Any], profile: str) -> Any:
+    """The Hamilton simulator, configured like a Hamilton deployment: API URL, HMAC key, model bucket."""
+    import os
+
+    from huracan.adapters.secrets import SecretCache
+    from huracan.adapters.settings import AwsSettings
+    from huracan.core.config import load_config
+    from huracan.hamilton import HamiltonClient
+    from huracan.local.hamilton_sim import HamiltonSimulator
+    from huracan.registry import ModelRegistry
+
+    key = SecretCache(AwsSettings.from_env()).hmac_key(os.environ["HAMILTON_HMAC_SECRET_ARN"])
+    registry = ModelRegistry(base_path=f"s3://{os.environ['MODEL_BUCKET']}/models")
+    client = HamiltonClient(rt.api.url, key, registry, clock=rt.clock.now, sleep=lambda s: None)
+    return HamiltonSimulator(client, bars, records, load_config(profile))
+
+
+def _download_reports(report_dir: Path) -> list[str]:
+    """The daily summaries the 23:00 function wrote to S3, copied beside the logs, with an index."""
+    import os
+
+    import boto3
+
+    from huracan.observability.report import render_index
+
+    s3 = boto3.client("s3")
+    bucket = os.environ["MODEL_BUCKET"]
+    days: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="reports/"):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            parts = key.split("/")
+            if len(parts) != 3 or parts[2] not in ("index.html", "metrics.json"):
+                continue
+            target = report_dir / parts[1] / parts[2]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            if parts[2] == "index.html":
+                days.append(parts[1])
+    days.sort()
+
+    def headline(day: str) -> str:
+        try:
+            doc = json.loads((report_dir / day / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "daily summary"
+        return str(doc.get("headline") or "daily summary")
+
+    (report_dir / "index.html").write_text(render_index((d, headline(d)) for d in days), encoding="utf-8")
+    return days
 
 
 def _progress_printer(total: int, out: TextIO) -> Callable[[ReplayProgress], None]:
@@ -204,19 +258,24 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     with (
         open(log_path, "w", encoding="utf-8") as lambda_log,
         contextlib.redirect_stdout(lambda_log),
-        LocalRuntime(parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}) as rt,
+        LocalRuntime(parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}, serve_api=True) as rt,
     ):
         print(f"Local stack from template.yaml on {rt.aws.endpoint}; stand-ins:", file=out)
         for line in rt.stack.describe() if rt.stack else []:
             print(f"  - {line}", file=out)
+        hamilton = _hamilton(rt, bars, records, opts.profile)
+        rt.window_hooks.append(hamilton.on_window)
         on_progress = _progress_printer(len(records), sys.stderr) if opts.progress else None
         progress = rt.replay(records, on_progress=on_progress)
         # Timers whose window ends after the data stay OPEN (reported), rather than resolving on a guess.
         rt.finish(records[-1].publish_at)
         days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
         summary = _summarize(rt, str(path), opts.profile, days, progress)
+        summary.extra["hamilton"] = hamilton.stats
+        summary.extra["reports"] = _download_reports(opts.report_dir)
     summary.bars = len(bars)
     summary.extra["lambda_log"] = str(log_path)
+    summary.extra["report_dir"] = str(opts.report_dir)
     summary.wall_s = time.perf_counter() - t_start
     return summary
 
@@ -250,5 +309,21 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
         file=out,
     )
     p(f"  schedules fired: {s.schedules_fired}", file=out)
+    h = s.extra.get("hamilton")
+    if h is not None:
+        if h.adoptions:
+            p(
+                f"  Hamilton adopted {len(h.adoptions)} model(s); live trades {h.traded}, outcomes posted {h.posted} "
+                f"(wins {h.wins}, net {h.pnl_bps:+.0f} bps), rejected {h.rejected}",
+                file=out,
+            )
+        else:
+            p(f"  Hamilton: no model was published, so it traded nothing ({h.signals_seen:,} signals seen)", file=out)
+    reports = s.extra.get("reports") or []
+    if reports:
+        p(
+            f"  daily reports: {len(reports)} days, index at {Path(s.extra.get('report_dir', '.')) / 'index.html'}",
+            file=out,
+        )
     for note in s.notes:
         p(f"  note: {note}", file=out)

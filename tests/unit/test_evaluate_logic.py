@@ -256,7 +256,8 @@ def test_model_probability_and_id_are_used_and_recorded(ftx_month):
         return np.full(len(x), 0.97)
 
     svc = make(store, model_provider=lambda: ("sha256:feed", predict))
-    run(svc, [rec(1, signal(ftx_month, k, conf=0.6))])
+    # confidence 0.65 clears the confidence gate, but as a prior it would fail the cost gate: the model decides
+    run(svc, [rec(1, signal(ftx_month, k, conf=0.65))])
     d = next(iter(store.decisions.values()))
     assert seen["shape"][0] == 1 and d.prob == pytest.approx(0.97)
     assert (d.prob_source, d.model_id) == ("model", "sha256:feed")

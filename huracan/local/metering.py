@@ -1,0 +1,300 @@
+"""Metering of the AWS calls a local replay makes: what the bill and the handler-time figures are built from.
+
+Every botocore client in the process (boto3's, PynamoDB's, moto's Step Functions interpreter's) goes through
+``BaseClient._make_api_call``; :class:`AwsMeter` wraps it once, at class level, so clients created before the
+meter was installed are metered too. Per call it records the operation, the *caller* (the Lambda function whose
+handler is running on this thread, ``"service"`` for a call made by an AWS service on our behalf, i.e. moto's
+Step Functions interpreter invoking the resolver, or ``"harness"`` for the replay driver and the poller), the
+request body size (from a ``before-call`` hook: the serialized body, exactly what goes over the wire) and the
+time spent inside botocore. DynamoDB request units are estimated from the items with DynamoDB's item-size
+rules, so the cost model can price on-demand capacity rather than API calls.
+
+Handlers are attributed by wrapping :meth:`huracan.local.lambdas.LocalLambdas.invoke` on the instance (both the
+poller and moto's ``Invoke`` route through it): per invocation the wall time and the botocore time inside it,
+so *compute time* = wall - botocore, the handler time without AWS latency.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.client import BaseClient
+
+__all__ = ["AwsMeter", "Invocation", "item_size"]
+
+_HOOK_ID = "huracan-aws-meter"
+_WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem"}
+
+
+def _value_size(v: Mapping[str, Any]) -> int:
+    """DynamoDB's documented size of one AttributeValue (numbers: ~1 byte per 2 significant digits + 1)."""
+    (kind, x), *_ = v.items()
+    if kind == "S":
+        return len(str(x).encode())
+    if kind == "N":
+        digits = len(str(x).lstrip("-").replace(".", "").lstrip("0")) or 1
+        return (digits + 1) // 2 + 1
+    if kind == "B":
+        return len(x) if isinstance(x, bytes | bytearray) else len(str(x)) * 3 // 4
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(s).encode()) for s in x)
+    if kind == "NS":
+        return sum(_value_size({"N": n}) for n in x)
+    if kind == "BS":
+        return sum(_value_size({"B": b}) for b in x)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(e) for e in x)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(e) for k, e in x.items())
+    return 0
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    """Bytes DynamoDB bills an item for: attribute names plus values."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+@dataclass
+class Invocation:
+    """One handler run: wall time, the part of it inside botocore, how many AWS calls it made."""
+
+    function: str
+    wall_s: float = 0.0
+    aws_s: float = 0.0
+    aws_calls: int = 0
+
+    @property
+    def compute_s(self) -> float:
+        return self.wall_s - self.aws_s
+
+
+@dataclass
+class _OpStats:
+    calls: int = 0
+    request_bytes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Table:
+    """What the unit estimate needs of a table: its GSIs' hash keys and the last item size seen per write."""
+
+    gsi_keys: list[tuple[str, bool]] = field(default_factory=list)  # (hash key attribute, projection ALL)
+    mean_item: float = 0.0
+    items: int = 0
+
+
+class AwsMeter:
+    """Install with ``with AwsMeter() as meter:``; read :meth:`usage` afterwards."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._original: Callable[..., Any] | None = None
+        self.ops: dict[tuple[str, str], _OpStats] = defaultdict(_OpStats)  # (caller, "service.Operation")
+        self.invocations: list[Invocation] = []
+        self.tables: dict[str, _Table] = {}
+        self.write_units: dict[tuple[str, str], float] = defaultdict(float)  # (caller, table)
+        self.read_units: dict[tuple[str, str], float] = defaultdict(float)
+        self.kinesis_put_payload_units: dict[str, int] = defaultdict(int)  # caller -> 25 KB units
+        self.enabled = True
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def install(self) -> AwsMeter:
+        if self._original is not None:
+            return self
+        original = BaseClient._make_api_call
+        self._original = original
+        meter = self
+
+        def _make_api_call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+            if not meter.enabled:
+                return original(client, operation_name, api_params)
+            client.meta.events.register("before-call", meter._before_call, unique_id=_HOOK_ID)
+            meter._local.body = 0
+            t0 = time.perf_counter()
+            try:
+                response = original(client, operation_name, api_params)
+            finally:
+                dt = time.perf_counter() - t0
+                meter._record(client.meta.service_model.service_name, operation_name, dt)
+            meter._units(client.meta.service_model.service_name, operation_name, api_params, response)
+            return response
+
+        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        return self
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def __enter__(self) -> AwsMeter:
+        return self.install()
+
+    def __exit__(self, *exc: object) -> None:
+        self.uninstall()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Calls made inside are not metered (the benchmark's own inspection of the tables)."""
+        self.enabled = False
+        try:
+            yield
+        finally:
+            self.enabled = True
+
+    def reset(self) -> None:
+        with self._lock:
+            self.ops.clear()
+            self.invocations.clear()
+            self.write_units.clear()
+            self.read_units.clear()
+            self.kinesis_put_payload_units.clear()
+
+    def learn_tables(self, client: Any) -> None:
+        """Read every table's GSIs (a write to an item with a GSI's key is billed again on the index)."""
+        with self.paused():
+            for name in client.list_tables()["TableNames"]:
+                desc = client.describe_table(TableName=name)["Table"]
+                keys = []
+                for gsi in desc.get("GlobalSecondaryIndexes", []):
+                    hash_key = next(k["AttributeName"] for k in gsi["KeySchema"] if k["KeyType"] == "HASH")
+                    keys.append((hash_key, gsi.get("Projection", {}).get("ProjectionType") == "ALL"))
+                self.tables[name] = _Table(gsi_keys=keys)
+
+    # -- attribution ----------------------------------------------------------------------------------
+    def wrap_invoke(self, invoke: Callable[[str, Any], Any], resolve: Callable[[str], str]) -> Callable[[str, Any], Any]:
+        """Wrap ``LocalLambdas.invoke``: the handler's calls are attributed to ``resolve(name)``."""
+        meter = self
+
+        def metered(name_or_arn: str, event: Any) -> Any:
+            inv = Invocation(resolve(name_or_arn))
+            outer = getattr(meter._local, "invocation", None)
+            meter._local.invocation = inv
+            t0 = time.perf_counter()
+            try:
+                return invoke(name_or_arn, event)
+            finally:
+                inv.wall_s = time.perf_counter() - t0
+                meter._local.invocation = outer
+                with meter._lock:
+                    meter.invocations.append(inv)
+
+        return metered
+
+    def _caller(self) -> str:
+        inv: Invocation | None = getattr(self._local, "invocation", None)
+        if inv is not None:
+            return inv.function
+        return "harness" if threading.current_thread() is threading.main_thread() else "service"
+
+    def _before_call(self, params: Mapping[str, Any] | None = None, **_: Any) -> None:
+        body = (params or {}).get("body", b"")
+        self._local.body = len(body.encode() if isinstance(body, str) else body or b"")
+
+    def _record(self, service: str, operation: str, seconds: float) -> None:
+        caller = self._caller()
+        inv: Invocation | None = getattr(self._local, "invocation", None)
+        if inv is not None:
+            inv.aws_s += seconds
+            inv.aws_calls += 1
+        with self._lock:
+            st = self.ops[(caller, f"{service}.{operation}")]
+            st.calls += 1
+            st.request_bytes += int(getattr(self._local, "body", 0))
+            st.seconds += seconds
+
+    # -- request units ------------------------------------------------------------------------------
+    def _write(self, caller: str, table: str, item: Mapping[str, Any] | None) -> None:
+        info = self.tables.setdefault(table, _Table())
+        if item is not None:
+            size = float(item_size(item))
+            info.items += 1
+            info.mean_item += (size - info.mean_item) / info.items
+            indexed = sum(1 for key, _ in info.gsi_keys if key in item)
+        else:  # UpdateItem/DeleteItem: the stored item's size is not in the request; use the table's mean
+            size = info.mean_item or 1024.0
+            indexed = len(info.gsi_keys)
+        units = max(1, math.ceil(size / 1024))
+        with self._lock:
+            self.write_units[(caller, table)] += units * (1 + indexed)
+
+    def _read(self, caller: str, table: str, items: list[Mapping[str, Any]], consistent: bool) -> None:
+        size = sum(item_size(i) for i in items)
+        units = max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
+        with self._lock:
+            self.read_units[(caller, table)] += units
+
+    def _units(self, service: str, operation: str, params: Mapping[str, Any], response: Any) -> None:
+        caller = self._caller()
+        if service == "kinesis" and operation in ("PutRecords", "PutRecord"):
+            records = params.get("Records") or [params]
+            units = sum(max(1, math.ceil((len(r.get("Data", b"")) + len(r.get("PartitionKey", ""))) / 25_600)) for r in records)
+            with self._lock:
+                self.kinesis_put_payload_units[caller] += units
+            return
+        if service != "dynamodb" or not isinstance(response, Mapping):
+            return
+        if operation in _WRITE_OPS:
+            self._write(caller, params["TableName"], params.get("Item"))
+        elif operation == "BatchWriteItem":
+            for table, requests in (params.get("RequestItems") or {}).items():
+                for req in requests:
+                    put = req.get("PutRequest")
+                    self._write(caller, table, put["Item"] if put else None)
+        elif operation == "TransactWriteItems":
+            for entry in params.get("TransactItems") or []:
+                for kind, body in entry.items():
+                    if kind != "ConditionCheck":
+                        self._write(caller, body["TableName"], body.get("Item"))
+                        self._write(caller, body["TableName"], body.get("Item"))  # transactions bill twice
+        elif operation == "GetItem":
+            item = response.get("Item")
+            self._read(caller, params["TableName"], [item] if item else [], bool(params.get("ConsistentRead")))
+        elif operation in ("Query", "Scan"):
+            self._read(caller, params["TableName"], list(response.get("Items") or []), bool(params.get("ConsistentRead")))
+        elif operation == "BatchGetItem":
+            for table, items in (response.get("Responses") or {}).items():
+                consistent = bool((params.get("RequestItems") or {}).get(table, {}).get("ConsistentRead"))
+                for item in items:
+                    self._read(caller, table, [item], consistent)
+
+    # -- results --------------------------------------------------------------------------------------
+    def usage(self) -> dict[str, Any]:
+        """The counts as the cost model reads them (``huracan.cost``): per caller, per operation."""
+        calls: dict[str, dict[str, int]] = defaultdict(dict)
+        body: dict[str, dict[str, int]] = defaultdict(dict)
+        for (caller, op), st in sorted(self.ops.items()):
+            calls[caller][op] = st.calls
+            body[caller][op] = st.request_bytes
+        wru: dict[str, dict[str, float]] = defaultdict(dict)
+        rru: dict[str, dict[str, float]] = defaultdict(dict)
+        for (caller, table), u in sorted(self.write_units.items()):
+            wru[caller][table] = u
+        for (caller, table), u in sorted(self.read_units.items()):
+            rru[caller][table] = u
+        lambdas: dict[str, dict[str, float]] = {}
+        for inv in self.invocations:
+            d = lambdas.setdefault(inv.function, {"invocations": 0, "compute_s": 0.0, "aws_calls": 0, "wall_s": 0.0})
+            d["invocations"] += 1
+            d["compute_s"] += inv.compute_s
+            d["aws_calls"] += inv.aws_calls
+            d["wall_s"] += inv.wall_s
+        return {
+            "calls": dict(calls),
+            "request_bytes": dict(body),
+            "dynamodb_write_units": dict(wru),
+            "dynamodb_read_units": dict(rru),
+            "kinesis_put_payload_units": dict(self.kinesis_put_payload_units),
+            "lambda": lambdas,
+        }
