@@ -125,7 +125,7 @@ class LocalApiServer:
         from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, create_local_server
 
         # One access-log line per request on stderr would drown a replay's output; keep them at DEBUG.
-        ChaliceRequestHandler.log_message = _log_request  # type: ignore[method-assign,assignment]
+        ChaliceRequestHandler.log_message = _log_request
 
         with _active_lock:
             if _active is not None:

@@ -214,7 +214,11 @@ class LocalRuntime:
         t0 = time.perf_counter()
         sent = 0
         progress = ReplayProgress(self.clock.now(), 0, len(records), 0.0, 0)
-        for end, chunk in chunk_by_time(records, window_s):
+        last_publish = records[-1].publish_at if records else 0
+        for window_end, chunk in chunk_by_time(records, window_s):
+            # The replay's time ends with its data: the last window stops at the last record, so no timer
+            # comes due for a window whose bars were never published.
+            end = min(window_end, last_publish)
             sent += put_records(kinesis, stream, chunk)
             self.drain()
             fired = self.settle(end)
