@@ -27,6 +27,118 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_stack(args: argparse.Namespace) -> None:
+    """Point this process at a stack's resources, like its functions (``--stack`` / ``--endpoint``)."""
+    import os
+
+    from huracan.adapters.stack_outputs import stack_environment
+
+    os.environ.update(stack_environment(args.stack, args.endpoint))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    if args.stack:
+        from huracan.local.demo import symbol_from_path
+        from huracan.local.publish import publish_to_stack
+
+        done = publish_to_stack(
+            args.data,
+            args.symbol or symbol_from_path(args.data),
+            args.stack,
+            days=args.days,
+            endpoint_url=args.endpoint,
+        )
+        print(f"published {done.records:,} records ({done.bars:,} bars, {done.signals:,} signals) to {done.stream}")
+        return 0
+    from huracan.local.demo import DemoOptions, print_summary, run_demo
+
+    opts = DemoOptions(
+        data=args.data,
+        days=args.days,
+        profile=args.profile,
+        symbol=args.symbol,
+        report_dir=args.report_dir,
+        progress=not args.no_progress,
+    )
+    print_summary(run_demo(opts))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from huracan.observability.report import write_report
+
+    if args.sample:
+        from huracan.observability.sample import sample_summary
+
+        path = write_report(args.out, sample_summary())
+        print(f"sample report: {path}")
+        return 0
+    if not args.stack or not args.day:
+        raise SystemExit("huracan report needs --stack NAME and --day YYYY-MM-DD (or --sample)")
+    _use_stack(args)
+    import os
+
+    from huracan.adapters.observability_sources import DayLoader, read_model_cards
+    from huracan.adapters.settings import AwsSettings, TableSettings
+    from huracan.observability.daily import collect_summary
+
+    cards = read_model_cards(os.environ["MODEL_BUCKET"], AwsSettings.from_env())
+    summary = collect_summary(
+        args.day, f"{args.day}T23:00:00Z", DayLoader.from_settings(TableSettings.from_env()), cards
+    )
+    print(f"report: {write_report(args.out, summary)}")
+    return 0
+
+
+def _feed(args: argparse.Namespace) -> int:
+    import time
+
+    _use_stack(args)
+    from huracan.adapters.observability_sources import decision_row, shadow_trade
+    from huracan.adapters.settings import TableSettings
+    from huracan.adapters.tables import bind_tables
+    from huracan.observability.live_feed import activity_events, feed_lines
+
+    tables = bind_tables(TableSettings.from_env())
+    shown: set[str] = set()
+    while True:
+        events = activity_events(
+            [decision_row(i) for i in tables.decisions.scan()], [shadow_trade(i) for i in tables.shadow_trades.scan()]
+        )
+        for line in feed_lines([e for e in events if f"{e.kind}:{e.ref}" not in shown], limit=args.limit):
+            print(line)
+        shown.update(f"{e.kind}:{e.ref}" for e in events)
+        if args.once:
+            return 0
+        time.sleep(args.interval)
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    import os
+
+    if args.stack:
+        _use_stack(args)
+    bucket = args.bucket or os.environ.get("MODEL_BUCKET")
+    if not bucket:
+        raise SystemExit("huracan backfill needs --bucket B or --stack NAME (or MODEL_BUCKET)")
+    from huracan.learning.archive_jobs import backfill
+
+    written = backfill(args.data, args.symbol, bucket, quotes=args.quotes)
+    print(written)
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    from huracan.api.openapi import main as openapi_main
+
+    return openapi_main(args.rest)
+
+
+def _stack_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--stack", required=required, help="a deployed stack's name (its Outputs name the resources)")
+    p.add_argument("--endpoint", help="AWS endpoint URL (e.g. the demo's embedded AWS, printed at its start)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huracan", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (default WARNING)")
@@ -39,6 +151,45 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--planted-edge", action="store_true", help="signals with a known edge (see README)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
+
+    replay = sub.add_parser(
+        "replay", help="replay any OHLCV file (embedded stack, or --stack to publish to a deployed one)"
+    )
+    replay.add_argument("--data", type=Path, required=True, help="OHLCV CSV/Parquet: ts,open,high,low,close,volume")
+    replay.add_argument("--symbol", help="symbol on the stream (default: from the file name)")
+    replay.add_argument("--days", type=int, help="only the first N days")
+    replay.add_argument("--profile", default="demo", choices=["seed", "demo"])
+    replay.add_argument("--report-dir", type=Path, default=Path("reports"))
+    replay.add_argument("--no-progress", action="store_true")
+    _stack_args(replay)
+    replay.set_defaults(func=_replay)
+
+    report = sub.add_parser("report", help="write the daily summary (HTML with plots) locally")
+    report.add_argument("--day", help="YYYY-MM-DD")
+    report.add_argument("--out", type=Path, default=Path("reports"))
+    report.add_argument("--sample", action="store_true", help="render the built-in sample day (no AWS needed)")
+    _stack_args(report)
+    report.set_defaults(func=_report)
+
+    feed = sub.add_parser("feed", help="live view of learning activity (signals, trades) of a running stack")
+    feed.add_argument("--interval", type=float, default=2.0)
+    feed.add_argument("--limit", type=int, default=40)
+    feed.add_argument("--once", action="store_true", help="print what is there and stop")
+    _stack_args(feed, required=True)
+    feed.set_defaults(func=_feed)
+
+    backfill = sub.add_parser("backfill", help="load an OHLCV file into the S3 bar archive")
+    backfill.add_argument("--data", type=Path, required=True)
+    backfill.add_argument("--symbol", required=True)
+    backfill.add_argument("--quotes", type=Path, help="optional quote-bar file joined on ts")
+    backfill.add_argument("--bucket", help="model/archive bucket (default: the stack's)")
+    _stack_args(backfill)
+    backfill.set_defaults(func=_backfill)
+
+    api = sub.add_parser("api", help="the outcome API's OpenAPI document: `huracan api openapi [--write|--check]`")
+    api.add_argument("what", choices=["openapi"])
+    api.add_argument("rest", nargs=argparse.REMAINDER)
+    api.set_defaults(func=_api)
 
     from huracan.registry.cli import add_models_parser
 
@@ -56,8 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # moto's interpreter logs every failed execution at ERROR; the engine reports those itself (ERROR trades)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
+    from huracan.data import DataFileError
+
     try:
         return int(args.func(args))
+    except DataFileError as exc:
+        print(f"huracan: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; local servers stopped", file=sys.stderr)
         return 130
