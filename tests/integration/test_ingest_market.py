@@ -174,3 +174,17 @@ def test_a_missing_bar_is_reported_not_invented(exchange, stream) -> None:
         assert res.bars == 1 and res.signals == 0 and res.gaps["BTC-PERP"] == [from_epoch_s(int(ex.bars.ts[180]))]
     finally:
         ex.missing = set()
+
+
+def test_handler_reads_its_settings_from_the_template_environment(moto_aws, exchange) -> None:
+    """The deployed function's variables (INGEST_SYMBOLS, EXCHANGE_API_URL, ...) are what the handler reads."""
+    from huracan.adapters.settings import IngestSettings
+    from huracan.local.template import load_template
+
+    env = load_template()["Resources"]["IngestMarketFunction"]["Properties"]["Environment"]["Variables"]
+    assert {"INGEST_SYMBOLS", "EXCHANGE_API_URL", "STRATEGIES_ENABLED"} <= set(env)
+    _, url = exchange
+    s = IngestSettings.from_env(
+        {"MARKET_STREAM_NAME": "market", "INGEST_SYMBOLS": "BTCUSDT,ETHUSDT", "EXCHANGE_API_URL": url}
+    )
+    assert s.symbols == ["BTCUSDT", "ETHUSDT"] and s.strategies_enabled
