@@ -16,6 +16,9 @@ so *compute time* = wall - botocore, the handler time without AWS latency.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import math
 import threading
 import time
@@ -27,7 +30,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-__all__ = ["AwsMeter", "Invocation", "item_size"]
+__all__ = ["AwsMeter", "Invocation", "LogTap", "MeteredReplay", "item_size", "metered_replay"]
 
 _HOOK_ID = "huracan-aws-meter"
 _WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem"}
@@ -71,6 +74,7 @@ class Invocation:
     wall_s: float = 0.0
     aws_s: float = 0.0
     aws_calls: int = 0
+    log_bytes: int = 0
 
     @property
     def compute_s(self) -> float:
@@ -106,13 +110,15 @@ class AwsMeter:
         self.write_units: dict[tuple[str, str], float] = defaultdict(float)  # (caller, table)
         self.read_units: dict[tuple[str, str], float] = defaultdict(float)
         self.kinesis_put_payload_units: dict[str, int] = defaultdict(int)  # caller -> 25 KB units
+        #: (namespace, metric, dimension names+values): each is one CloudWatch custom metric
+        self.metric_keys: set[tuple[str, str, str]] = set()
         self.enabled = True
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def install(self) -> AwsMeter:
         if self._original is not None:
             return self
-        original = BaseClient._make_api_call
+        original: Callable[..., Any] = getattr(BaseClient, "_make_api_call")  # noqa: B009 - private
         self._original = original
         meter = self
 
@@ -130,12 +136,12 @@ class AwsMeter:
             meter._units(client.meta.service_model.service_name, operation_name, api_params, response)
             return response
 
-        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        setattr(BaseClient, "_make_api_call", _make_api_call)  # noqa: B010 - patched on purpose
         return self
 
     def uninstall(self) -> None:
         if self._original is not None:
-            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+            setattr(BaseClient, "_make_api_call", self._original)  # noqa: B010
             self._original = None
 
     def __enter__(self) -> AwsMeter:
@@ -173,7 +179,9 @@ class AwsMeter:
                 self.tables[name] = _Table(gsi_keys=keys)
 
     # -- attribution ----------------------------------------------------------------------------------
-    def wrap_invoke(self, invoke: Callable[[str, Any], Any], resolve: Callable[[str], str]) -> Callable[[str, Any], Any]:
+    def wrap_invoke(
+        self, invoke: Callable[[str, Any], Any], resolve: Callable[[str], str]
+    ) -> Callable[[str, Any], Any]:
         """Wrap ``LocalLambdas.invoke``: the handler's calls are attributed to ``resolve(name)``."""
         meter = self
 
@@ -200,7 +208,15 @@ class AwsMeter:
 
     def _before_call(self, params: Mapping[str, Any] | None = None, **_: Any) -> None:
         body = (params or {}).get("body", b"")
-        self._local.body = len(body.encode() if isinstance(body, str) else body or b"")
+        if isinstance(body, str):
+            size = len(body.encode())
+        elif isinstance(body, bytes | bytearray):
+            size = len(body)
+        elif hasattr(body, "getbuffer"):  # S3 uploads: a BytesIO
+            size = body.getbuffer().nbytes
+        else:
+            size = 0
+        self._local.body = size
 
     def _record(self, service: str, operation: str, seconds: float) -> None:
         caller = self._caller()
@@ -213,6 +229,28 @@ class AwsMeter:
             st.calls += 1
             st.request_bytes += int(getattr(self._local, "body", 0))
             st.seconds += seconds
+
+    def log_tap(self) -> LogTap:
+        """A stdout replacement that bills each line to the handler that printed it (CloudWatch Logs)."""
+        return LogTap(self)
+
+    def _log(self, text: str) -> None:
+        inv: Invocation | None = getattr(self._local, "invocation", None)
+        if inv is not None:
+            inv.log_bytes += len(text.encode())
+        if '"_aws"' in text:  # an EMF document: every metric x dimension set is a custom metric
+            for line in text.splitlines():
+                try:
+                    doc = json.loads(line)
+                    directives = doc["_aws"]["CloudWatchMetrics"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                for d in directives:
+                    for dims in d.get("Dimensions", [[]]):
+                        dim = ",".join(f"{k}={doc.get(k)}" for k in dims)
+                        for m in d.get("Metrics", []):
+                            with self._lock:
+                                self.metric_keys.add((str(d.get("Namespace")), str(m.get("Name")), dim))
 
     # -- request units ------------------------------------------------------------------------------
     def _write(self, caller: str, table: str, item: Mapping[str, Any] | None) -> None:
@@ -239,7 +277,9 @@ class AwsMeter:
         caller = self._caller()
         if service == "kinesis" and operation in ("PutRecords", "PutRecord"):
             records = params.get("Records") or [params]
-            units = sum(max(1, math.ceil((len(r.get("Data", b"")) + len(r.get("PartitionKey", ""))) / 25_600)) for r in records)
+            units = sum(
+                max(1, math.ceil((len(r.get("Data", b"")) + len(r.get("PartitionKey", ""))) / 25_600)) for r in records
+            )
             with self._lock:
                 self.kinesis_put_payload_units[caller] += units
             return
@@ -262,7 +302,9 @@ class AwsMeter:
             item = response.get("Item")
             self._read(caller, params["TableName"], [item] if item else [], bool(params.get("ConsistentRead")))
         elif operation in ("Query", "Scan"):
-            self._read(caller, params["TableName"], list(response.get("Items") or []), bool(params.get("ConsistentRead")))
+            self._read(
+                caller, params["TableName"], list(response.get("Items") or []), bool(params.get("ConsistentRead"))
+            )
         elif operation == "BatchGetItem":
             for table, items in (response.get("Responses") or {}).items():
                 consistent = bool((params.get("RequestItems") or {}).get(table, {}).get("ConsistentRead"))
@@ -285,11 +327,14 @@ class AwsMeter:
             rru[caller][table] = u
         lambdas: dict[str, dict[str, float]] = {}
         for inv in self.invocations:
-            d = lambdas.setdefault(inv.function, {"invocations": 0, "compute_s": 0.0, "aws_calls": 0, "wall_s": 0.0})
+            d = lambdas.setdefault(
+                inv.function, {"invocations": 0, "compute_s": 0.0, "aws_calls": 0, "wall_s": 0.0, "log_bytes": 0}
+            )
             d["invocations"] += 1
             d["compute_s"] += inv.compute_s
             d["aws_calls"] += inv.aws_calls
             d["wall_s"] += inv.wall_s
+            d["log_bytes"] += inv.log_bytes
         return {
             "calls": dict(calls),
             "request_bytes": dict(body),
@@ -297,4 +342,158 @@ class AwsMeter:
             "dynamodb_read_units": dict(rru),
             "kinesis_put_payload_units": dict(self.kinesis_put_payload_units),
             "lambda": lambdas,
+            "dynamodb_item_bytes": {t: round(info.mean_item, 1) for t, info in self.tables.items() if info.items},
+            "cloudwatch": {"custom_metrics": len(self.metric_keys)},
         }
+
+
+class LogTap(io.TextIOBase):
+    """Counts what handlers print (their Powertools JSON logs and EMF metrics) and discards it."""
+
+    def __init__(self, meter: AwsMeter) -> None:
+        self.meter = meter
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.meter._log(s)
+        return len(s)
+
+
+@dataclass
+class MeteredReplay:
+    """A replay of real days through the whole local stack with every AWS call metered."""
+
+    records: int
+    bars: int
+    signals: int
+    shadow_trades: int
+    resolved_trades: int
+    transitions: int
+    window_days: float
+    startup_s: float
+    replay_s: float
+    drain_s: float
+    settle_s: float
+    poller_batches: int
+    batch_sizes: list[int]  # records per evaluate invocation, in order
+    usage: dict[str, Any]
+    invocations: list[Invocation]
+
+
+def metered_replay(
+    days: float,
+    profile: str = "demo",
+    *,
+    first_day: int = 0,
+    window_s: int = 3600,
+    skip_schedules: frozenset[str] = frozenset({"IngestMarketFunctionEveryMinute"}),
+) -> MeteredReplay:
+    """Replay ``days`` of the FTX month from ``first_day`` as the demo does, metering every call.
+
+    The deploy's calls are not metered (the meter is reset after start); the handlers' stdout (their logs and
+    EMF metrics) is counted and discarded. Trades whose timer lies beyond the data stay OPEN, as in the demo.
+    """
+    import boto3
+
+    from huracan.core.strategies import signals_history
+    from huracan.data import find_data_file, load_bars
+    from huracan.local.replay import build_records
+    from huracan.local.runtime import LocalRuntime
+
+    all_bars = load_bars(find_data_file())
+    start = first_day * 1440
+    bars = all_bars.slice(start, min(len(all_bars), start + round(days * 1440)))
+    recs = build_records(bars, "BTC-PERP", signals_history(bars))
+    n_signals = sum(1 for r in recs if r.payload.get("type") == "signal")
+    meter = AwsMeter().install()
+    timing = {"drain": 0.0, "settle": 0.0}
+    try:
+        with contextlib.redirect_stdout(meter.log_tap()):
+            t0 = time.perf_counter()
+            params = {"HuracanProfile": profile, "SchedulesEnabled": "true"}
+            with LocalRuntime(parameters=params, skip_schedules=set(skip_schedules)) as rt:
+                lambdas = rt.lambdas
+                lambdas.invoke = meter.wrap_invoke(  # type: ignore[method-assign,assignment]
+                    lambdas.invoke, lambda name: lambdas.get(name).logical_id
+                )
+                meter.learn_tables(boto3.client("dynamodb"))
+                drain, settle = rt.drain, rt.settle
+
+                def timed_drain() -> int:
+                    t = time.perf_counter()
+                    try:
+                        return drain()
+                    finally:
+                        timing["drain"] += time.perf_counter() - t
+
+                def timed_settle(until: float) -> list[tuple[str, str]]:
+                    t = time.perf_counter()
+                    try:
+                        return settle(until)
+                    finally:
+                        timing["settle"] += time.perf_counter() - t
+
+                rt.drain = timed_drain  # type: ignore[method-assign]
+                rt.settle = timed_settle  # type: ignore[method-assign]
+                startup = time.perf_counter() - t0
+                meter.reset()
+                t1 = time.perf_counter()
+                rt.replay(recs, window_s=window_s)
+                rt.finish(recs[-1].publish_at)
+                replay_s = time.perf_counter() - t1
+                with meter.paused():
+                    trades, resolved, transitions = _timer_counts(rt.physical("ShadowTradeTimer"))
+                batches = sum(p.stats.batches for p in rt.pollers)
+                sizes = [n for p in rt.pollers for n in p.stats.invocations]
+    finally:
+        meter.uninstall()
+    usage = meter.usage()
+    window_days = len(bars) / 1440
+    usage.update(
+        window_days=window_days,
+        profile=profile,
+        volumes={
+            "records": len(recs),
+            "bars": len(bars),
+            "signals": n_signals,
+            "shadow_trades": trades,
+            "resolved_trades": resolved,
+        },
+        stepfunctions_transitions=transitions,
+    )
+    return MeteredReplay(
+        records=len(recs),
+        bars=len(bars),
+        signals=n_signals,
+        shadow_trades=trades,
+        resolved_trades=resolved,
+        transitions=transitions,
+        window_days=window_days,
+        startup_s=startup,
+        replay_s=replay_s,
+        drain_s=timing["drain"],
+        settle_s=timing["settle"],
+        poller_batches=batches,
+        batch_sizes=sizes,
+        usage=usage,
+        invocations=list(meter.invocations),
+    )
+
+
+def _timer_counts(state_machine_arn: str) -> tuple[int, int, int]:
+    """Executions started, executions finished, and their state transitions (entered states)."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions")
+    started = finished = transitions = 0
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn):
+        for ex in page["executions"]:
+            started += 1
+            if ex["status"] == "RUNNING":
+                continue
+            finished += 1
+            for hist in sfn.get_paginator("get_execution_history").paginate(executionArn=ex["executionArn"]):
+                transitions += sum(1 for e in hist["events"] if str(e["type"]).endswith("StateEntered"))
+    return started, finished, transitions
