@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -28,7 +28,6 @@ __all__ = ["lambda_handler", "service"]
 
 logger = Logger(service="huracan-evaluate-signals")
 metrics = Metrics(namespace="Huracan", service="evaluate-signals")
-tracer = Tracer(service="huracan-evaluate-signals")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 #: The latest verified model from the registry on ``$HURACAN_MODEL_PATH`` / ``s3://$MODEL_BUCKET/models``
@@ -53,8 +52,9 @@ def service() -> SignalService:
     )
 
 
+# No Powertools Tracer here: importing the X-Ray SDK costs ~150 ms of every cold start on the hot path
+# (issue 7's budget is 500 ms); the function's active tracing still records Lambda's own segments.
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     batch = service().prepare(event.get("Records", []))
