@@ -8,6 +8,7 @@ backend (no Docker), whose ``invoke`` the local stack routes to the real handler
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -16,7 +17,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
+from moto.core import models as _moto_models
 from moto.server import ThreadedMotoServer
 
 from huracan.local import moto_speedups
@@ -52,10 +55,12 @@ class EmbeddedAws:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._server: ThreadedMotoServer | None = None
         self._saved: dict[str, str | None] = {}
+        self._moto_config: dict[str, Any] = {}
 
     def start(self) -> EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the demo
         moto_speedups.install()
+        self._moto_config = copy.deepcopy(dict(_moto_config()))
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self._saved = {k: os.environ.get(k) for k in _ENV_KEYS}
@@ -95,6 +100,10 @@ class EmbeddedAws:
             self._server.stop()
             self._server = None
             moto_speedups.uninstall()
+            # moto's runtime options are process-wide: leave them as they were for in-process mocks
+            config = _moto_config()
+            config.clear()
+            config.update(self._moto_config)
         for k, v in self._saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -120,3 +129,9 @@ def embedded_aws(region: str = LOCAL_REGION) -> Iterator[EmbeddedAws]:
         yield aws
     finally:
         aws.stop()
+
+
+def _moto_config() -> dict[str, Any]:
+    """moto's process-wide runtime options (``lambda.use_docker``, ``stepfunctions.execute_state_machine``)."""
+    config: dict[str, Any] = getattr(_moto_models, "default_user_config")  # noqa: B009 - not re-exported
+    return config

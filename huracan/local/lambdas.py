@@ -91,6 +91,7 @@ class LocalLambdas:
         self._original: Any = None
         self._lock = threading.Lock()
         self.faults: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self._saved_env: dict[str, str | None] | None = None
         self.invocations: dict[str, int] = {}
 
     def apply_environment(self) -> None:
@@ -104,7 +105,18 @@ class LocalLambdas:
                 if k in merged and merged[k] != v and k != "POWERTOOLS_SERVICE_NAME":
                     raise ValueError(f"functions disagree on environment variable {k}: {merged[k]!r} vs {v!r}")
                 merged.setdefault(k, v)
+        if self._saved_env is None:
+            self._saved_env = {k: os.environ.get(k) for k in merged}
         os.environ.update(merged)
+
+    def restore_environment(self) -> None:
+        """Undo :meth:`apply_environment` (the process outlives the stack, e.g. in a test session)."""
+        for k, v in (self._saved_env or {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env = None
 
     def get(self, name_or_arn: str) -> FunctionSpec:
         key = name_or_arn.split(":function:")[-1].split(":")[0] if ":function:" in name_or_arn else name_or_arn

@@ -150,6 +150,7 @@ class LocalRuntime:
         self.backoff.uninstall()
         if self.stack is not None and self.stack.lambdas is not None:
             self.stack.lambdas.uninstall()
+            self.stack.lambdas.restore_environment()
         if self._started:
             self.aws.stop()
             self._started = False
