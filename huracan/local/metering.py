@@ -386,7 +386,7 @@ def metered_replay(
     days: float,
     profile: str = "demo",
     *,
-    first_day: int = 0,
+    first_day: float = 0.0,
     window_s: int = 3600,
     skip_schedules: frozenset[str] = frozenset({"IngestMarketFunctionEveryMinute"}),
 ) -> MeteredReplay:
@@ -403,7 +403,7 @@ def metered_replay(
     from huracan.local.runtime import LocalRuntime
 
     all_bars = load_bars(find_data_file())
-    start = first_day * 1440
+    start = round(first_day * 1440)
     bars = all_bars.slice(start, min(len(all_bars), start + round(days * 1440)))
     recs = build_records(bars, "BTC-PERP", signals_history(bars))
     n_signals = sum(1 for r in recs if r.payload.get("type") == "signal")

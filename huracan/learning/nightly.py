@@ -1,0 +1,780 @@
+"""The nightly learning job: archive, label, collect, train, judge, publish (or keep), mark, report.
+
+Runs at 00:00 UTC as the Fargate task of ``NightlyTrainingRule`` (``python -m huracan.learning.nightly``),
+locally as the ``TrainingCluster`` container task of :class:`~huracan.local.runtime.LocalRuntime`
+(:func:`container_task`) and as ``huracan train`` (:func:`train_main`); all three call :func:`run_nightly`.
+
+Steps, for the UTC day before the run time ``T``:
+
+1. compact that day of the prices table into the S3 bar archive (:func:`~huracan.learning.archive_jobs.compact_yesterday`);
+2. label every decision whose outcome window has ended by ``T`` (:func:`~huracan.service.counterfactuals.resolve_counterfactuals`);
+3. collect the training set from its three sources with provenance (:func:`~huracan.learning.collect.collect_dataset`);
+4. train and judge a challenger against the published champion on the same rows (:func:`~huracan.learning.pipeline.run_training`);
+5. register it: a ready challenger as the champion (``latest.json`` switches only after the whole upload
+   has been read back and verified), any other as a candidate carrying its verdict and reasons;
+6. mark the rows it trained on (``used_in_training`` on decisions and shadow trades, with the snapshot id);
+7. write the session report to ``s3://<bucket>/training/<T's day>/report.json``, put the ``ModelsExported``
+   datapoint (1 or 0) and, on a publish, announce ``ModelPublished`` on SNS.
+
+Failure behaviour: an exception anywhere stops the run before anything later happens, so rows are never
+marked for a model that was not stored, and ``latest.json`` is untouched unless step 5 completed (the
+registry's publishing order). The run writes ``training/<day>/failure.json`` when it still can (never over a
+successful night's report), then re-raises:
+the task exits non-zero and the alarm on ``ModelsExported`` sees a night without a model.
+
+Time: the run time comes from the schedule (``HURACAN_RUN_TIME``, set by the EventBridge target's
+container override, or the scheduled event's ``time`` locally). Only when neither is given does
+:func:`main` fall back to the container's clock — the one documented exception to "no wall clock".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from huracan.core.bars import BarArrays
+from huracan.core.config import EngineConfig, load_config
+from huracan.core.features import MODEL_FEATURES
+from huracan.core.strategies import signals_history
+from huracan.core.timeutil import epoch_s, format_ts, from_epoch_s, parse_ts
+from huracan.learning.archive_jobs import yesterday
+from huracan.learning.collect import Collected, DecisionSource, LiveTradeSource, SignalSource, collect_dataset
+from huracan.learning.pipeline import Champion, TrainingConfig, TrainingReport, TrainingResult, run_training
+from huracan.registry.errors import ModelNotFoundError, RegistryError
+from huracan.registry.registry import ModelRegistry
+from huracan.service.counterfactuals import BarSource
+
+__all__ = [
+    "NightlyPorts",
+    "NightlyResult",
+    "card_metrics",
+    "code_git_sha",
+    "container_task",
+    "main",
+    "ports_from_settings",
+    "run_nightly",
+    "task_environment",
+    "train_main",
+]
+
+log = logging.getLogger("huracan.learning.nightly")
+
+Status = Literal["published", "candidate", "skipped", "failed"]
+REPORT_SCHEMA = "huracan.training_session/1"
+
+
+class _PricesPort(BarSource, DecisionSource, Protocol):
+    """The repository as the job uses it: bars, decisions by day, counterfactual writes."""
+
+    def decisions_on_day(self, day: str) -> Any: ...
+    def set_decision_outcome(self, outcome: Any) -> bool: ...
+
+
+class _ArchivePort(BarSource, Protocol):
+    @property
+    def bucket(self) -> str: ...
+    def put_days(self, symbol: str, bars_by_day: Mapping[str, BarArrays], *, merge: bool = True) -> dict[str, int]: ...
+
+
+class _StorePort(Protocol):
+    def put_report(self, day: str, doc: Mapping[str, Any], name: str = "report.json") -> str: ...
+    def announce(self, model_id: str, metrics: Mapping[str, Any]) -> str | None: ...
+    def put_models_exported(self, count: int, at: str) -> None: ...
+
+
+class _MarkerPort(Protocol):
+    def mark_decisions(self, signal_ids: Sequence[str], snapshot_id: str) -> int: ...
+    def mark_shadow_trades(self, shadow_ids: Sequence[str], snapshot_id: str) -> int: ...
+
+
+@dataclass
+class NightlyPorts:
+    """Everything the job reads and writes; :func:`ports_from_settings` wires the deployed stack.
+
+    A port left ``None`` skips its steps (``huracan train --data`` has only bars and a registry).
+    """
+
+    registry: ModelRegistry
+    bars: Sequence[BarSource]
+    symbols: Sequence[str] = ()
+    prices: _PricesPort | None = None
+    archive: _ArchivePort | None = None
+    live: LiveTradeSource | None = None
+    store: _StorePort | None = None
+    marker: _MarkerPort | None = None
+
+
+@dataclass(frozen=True)
+class NightlyResult:
+    """What one night did; ``session`` is the document written to ``training/<day>/report.json``."""
+
+    event_time: str
+    day: str
+    status: Status
+    model_id: str | None
+    candidate_id: str | None
+    snapshot_id: str | None
+    n_samples: int
+    provenance: dict[str, int]
+    summary: str
+    reasons: tuple[str, ...]
+    session: dict[str, Any]
+    report: TrainingReport | None = None
+    report_url: str | None = None
+    marked: dict[str, int] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def code_git_sha(explicit: str | None = None) -> str:
+    """``explicit`` (the settings' ``GIT_SHA``), else ``$GIT_SHA`` (set at image build), else
+    ``git rev-parse HEAD`` beside the package, else ``unknown``."""
+    env = explicit or os.environ.get("GIT_SHA")
+    if env:
+        return env
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    sha = out.stdout.strip()
+    return sha if len(sha) == 40 else "unknown"
+
+
+def _plain(x: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, NaN / inf to None (model cards refuse NaN), tuples to lists."""
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x.tolist()]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def card_metrics(report: TrainingReport) -> dict[str, Any]:
+    """The model card's ``metrics``: each figure as ``{value, lo, hi, n}``, plus sample counts and importance.
+
+    Shaped for :func:`huracan.observability.records.session_from_document` (the daily report's AUC / ECE /
+    Brier paths and importance stability plots) and for the next night's champion (its gain and
+    permutation shares).
+    """
+    m = report.metrics
+    out: dict[str, Any] = {
+        "n_samples": report.n_samples,
+        "n_train": report.n_train,
+        "n_test": report.n_test,
+        "provenance": report.provenance,
+        "auc": m.auc.to_dict(),
+        "ece": m.ece.to_dict(),
+        "brier": m.brier.to_dict(),
+        "log_loss": m.log_loss.to_dict(),
+        "base_rate": m.base_rate.to_dict(),
+        "ece_binning": m.ece_binning,
+        "ece_floor": m.ece_floor,
+        "threshold": m.threshold,
+        "precision": m.precision.to_dict(),
+        "trades_kept": m.trades_kept,
+        "kept_share": m.kept_share,
+        "pnl_kept_bps": m.pnl_kept_bps.to_dict(),
+        "pnl_all_bps": m.pnl_all_bps.to_dict(),
+        "pnl_kept_minus_all_bps": m.pnl_kept_minus_all_bps.to_dict(),
+        "oof_auc": report.oof_auc,
+        "raw_ece": report.raw_ece,
+        "calibration_kind": report.calibration_kind,
+        "importance": report.importance.gain,
+        "importance_gain": report.importance.gain,
+        "importance_permutation": report.importance.permutation,
+        "importance_change_vs_champion": report.importance.change_vs_champion_gain,
+        "champion_model_id": report.champion_model_id,
+        "auc_minus_champion": None if m.auc_minus_champion is None else m.auc_minus_champion.to_dict(),
+        "regime_detector": None
+        if report.regime is None
+        else {
+            "replaces_rule": report.regime.replaces_rule,
+            "accuracy": report.regime.accuracy,
+            "rule_accuracy": report.regime.rule_accuracy,
+            "detail": report.regime.detail,
+        },
+    }
+    plain: dict[str, Any] = _plain(out)
+    return plain
+
+
+def _readiness(report: TrainingReport) -> dict[str, Any]:
+    v = report.verdict
+    doc: dict[str, Any] = _plain(
+        {"ready": v.ready, "summary": v.summary, "reasons": v.reasons, "checks": [asdict(c) for c in v.checks]}
+    )
+    return doc
+
+
+def _load_champion(registry: ModelRegistry, name: str) -> Champion | None:
+    """The published model with its recorded importances; None before the first publish or if refused."""
+    try:
+        model_id, model = registry.load_latest_model(name, strict=True)
+        card = registry.show(model_id)
+    except ModelNotFoundError:
+        return None
+    except RegistryError as err:  # a refused latest.json: judge the challenger on its own merits
+        log.error("the published %s was refused (%s); training without a champion", name, err)
+        return None
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), Mapping) else {}
+    base = Champion.from_model(model, MODEL_FEATURES)
+    gain = (metrics or {}).get("importance_gain")
+    perm = (metrics or {}).get("importance_permutation")
+    return Champion(
+        predict_proba=base.predict_proba,
+        model_id=model_id,
+        gain_importance=gain if isinstance(gain, Mapping) else None,
+        permutation_importance=perm if isinstance(perm, Mapping) else None,
+    )
+
+
+def _regime_bars(collected: Collected) -> BarArrays | None:
+    """The symbol with the most bars in the window (the detector learns one market's regimes)."""
+    if not collected.bars:
+        return None
+    return max(collected.bars.values(), key=len)
+
+
+def _symbols(ports: NightlyPorts, day: str) -> list[str]:
+    out = set(ports.symbols)
+    if ports.prices is not None:
+        out.update(rec.symbol for rec in ports.prices.decisions_on_day(day))
+    return sorted(out)
+
+
+# ------------------------------------------------------------------------------------------------ the job
+def run_nightly(
+    event_time: str,
+    settings: Any | None = None,
+    *,
+    ports: NightlyPorts | None = None,
+    training: TrainingConfig | None = None,
+    engine: EngineConfig | None = None,
+    signal_source: SignalSource = signals_history,
+    lookback_days: int | None = None,
+    min_rows: int = 50,
+    name: str = "meta_label",
+) -> NightlyResult:
+    """One night for the UTC day before ``event_time`` (see the module docstring).
+
+    ``settings`` is a :class:`~huracan.adapters.training_store.NightlySettings` (ports are built from it
+    unless ``ports`` is given). ``signal_source`` makes the historical signals (the demo's planted
+    source). Fewer than ``min_rows`` labelled rows, or a single class, skips training and says so.
+    """
+    t_start = time.perf_counter()
+    event_time = format_ts(parse_ts(event_time))
+    day = yesterday(event_time)
+    session_day = event_time[:10]
+    if ports is None:
+        if settings is None:
+            raise ValueError("run_nightly needs settings or ports")
+        ports = ports_from_settings(settings)
+    eng = engine or load_config(getattr(settings, "profile", None) or "seed")
+    cfg = training or TrainingConfig(name=name)
+    days = lookback_days or int(getattr(settings, "lookback_days", 30) or 30)
+    timings: dict[str, float] = {}
+    steps: dict[str, Any] = {}
+    try:
+        # (1) archive yesterday's bars
+        t = time.perf_counter()
+        symbols = _symbols(ports, day)
+        if ports.prices is not None and ports.archive is not None:
+            from huracan.learning.archive_jobs import compact_yesterday
+
+            written = compact_yesterday(
+                event_time,
+                symbols,
+                ports.archive.bucket,
+                prices=ports.prices,
+                archive=ports.archive,  # type: ignore[arg-type]
+            )
+            steps["archive"] = {"rows_read": written.rows_read, "days": written.days}
+        timings["archive"] = time.perf_counter() - t
+
+        # (2) counterfactual outcomes up to now
+        t = time.perf_counter()
+        if ports.prices is not None:
+            from huracan.service.counterfactuals import resolve_counterfactuals
+
+            bar_sources: list[BarSource] = [ports.prices] + ([ports.archive] if ports.archive is not None else [])
+            cf = resolve_counterfactuals(event_time, store=ports.prices, bars=bar_sources, config=eng)
+            steps["counterfactuals"] = {
+                "considered": cf.considered,
+                "written": cf.written,
+                "pending": cf.pending,
+                "not_due": cf.not_due,
+                "outcomes": dict(cf.outcomes),
+            }
+        timings["counterfactuals"] = time.perf_counter() - t
+
+        # (3) the training set
+        t = time.perf_counter()
+        collected = collect_dataset(
+            event_time,
+            symbols=symbols,
+            bars=ports.bars,
+            engine=eng,
+            decisions=ports.prices,
+            live=ports.live,
+            signal_source=signal_source,
+            days=days,
+        )
+        ds = collected.dataset
+        steps["collect"] = {"window": list(collected.window), "counts": collected.counts, "symbols": symbols}
+        timings["collect"] = time.perf_counter() - t
+
+        if len(ds) < min_rows or len(np.unique(ds.y)) < 2:
+            reason = (
+                f"{len(ds)} labelled rows with {len(np.unique(ds.y))} class(es) in {days} days up to {day}: "
+                f"too few to train (minimum {min_rows}, both classes)"
+            )
+            return _finish(
+                ports,
+                event_time,
+                session_day,
+                "skipped",
+                None,
+                None,
+                collected,
+                None,
+                [reason],
+                steps,
+                timings,
+                t_start,
+                {},
+            )
+
+        # (4) train and judge against the champion
+        t = time.perf_counter()
+        champion = _load_champion(ports.registry, cfg.name)
+        try:
+            result = run_training(ds, cfg, champion=champion, bars=_regime_bars(collected))
+        except ValueError as exc:  # e.g. no out-of-fold rows with both classes: too little data
+            return _finish(
+                ports,
+                event_time,
+                session_day,
+                "skipped",
+                None,
+                None,
+                collected,
+                None,
+                [f"training refused the data: {exc}"],
+                steps,
+                timings,
+                t_start,
+                {},
+            )
+        timings["train"] = time.perf_counter() - t
+
+        # (5) register: champion when ready, else a candidate with its reasons
+        t = time.perf_counter()
+        sha = code_git_sha(getattr(settings, "git_sha", None))
+        model_id = _register(ports.registry, result, collected, event_time, cfg.name, sha)
+        timings["register"] = time.perf_counter() - t
+        ready = result.report.verdict.ready
+
+        # (6) mark what trained it
+        t = time.perf_counter()
+        marked = _mark(ports, collected, result)
+        timings["mark"] = time.perf_counter() - t
+
+        return _finish(
+            ports,
+            event_time,
+            session_day,
+            "published" if ready else "candidate",
+            model_id if ready else None,
+            model_id,
+            collected,
+            result,
+            list(result.report.verdict.reasons),
+            steps,
+            timings,
+            t_start,
+            marked,
+        )
+    except Exception as exc:
+        log.exception("nightly training for %s failed", day)
+        _report_failure(ports, event_time, session_day, exc, steps, timings)
+        raise
+
+
+def _register(
+    registry: ModelRegistry, result: TrainingResult, collected: Collected, event_time: str, name: str, git_sha: str
+) -> str:
+    report = result.report
+    regime = report.regime
+    extra: dict[str, bytes] = {}
+    if regime is not None and regime.replaces_rule and regime.detector is not None:
+        extra["regime_detector.json"] = json.dumps(regime.detector.to_dict(), sort_keys=True).encode()
+    ready = report.verdict.ready
+    return registry.register_model(
+        result.model,
+        code_git_sha=git_sha,
+        data_snapshot_id=report.snapshot_id,
+        metrics=card_metrics(report),
+        notes=report.verdict.summary,
+        name=name,
+        stage="champion" if ready else "candidate",
+        readiness=_readiness(report),
+        windows={
+            "data": list(collected.window),
+            "train": list(report.train_window),
+            "test": list(report.test_window),
+            "embargo_sec": report.embargo_sec,
+        },
+        created_at=event_time,
+        extra_files=extra or None,
+    )
+
+
+def _mark(ports: NightlyPorts, collected: Collected, result: TrainingResult) -> dict[str, int]:
+    if ports.marker is None:
+        return {}
+    ids = collected.used_ids(result.used_in_training)
+    signals = sorted({s for p in ("shadow", "live") for s in ids[p] if not s.startswith("live:")})
+    shadows = sorted({collected.shadow_ids[s] for s in signals if s in collected.shadow_ids})
+    snap = result.report.snapshot_id
+    return {
+        "decisions": ports.marker.mark_decisions(signals, snap),
+        "shadow_trades": ports.marker.mark_shadow_trades(shadows, snap),
+    }
+
+
+def _finish(
+    ports: NightlyPorts,
+    event_time: str,
+    session_day: str,
+    status: Status,
+    model_id: str | None,
+    candidate_id: str | None,
+    collected: Collected,
+    result: TrainingResult | None,
+    reasons: list[str],
+    steps: dict[str, Any],
+    timings: dict[str, float],
+    t_start: float,
+    marked: dict[str, int],
+) -> NightlyResult:
+    """(7) session report, metric, announcement; returns the result."""
+    report = result.report if result is not None else None
+    ds = collected.dataset
+    snapshot = ds.snapshot_id() if len(ds) else None
+    summary = report.verdict.summary if report is not None else f"SKIPPED: {reasons[0]}"
+    timings["total"] = time.perf_counter() - t_start
+    doc: dict[str, Any] = dict(report.to_dict()) if report is not None else {}
+    doc.update(
+        {
+            "schema": REPORT_SCHEMA,
+            "date": session_day,
+            "data_day": yesterday(event_time),
+            "created_at": event_time,
+            "event_time": event_time,
+            "status": status,
+            "stage": {"published": "champion", "candidate": "candidate"}.get(status),
+            "published": status == "published",
+            "model_id": candidate_id,
+            "candidate_id": candidate_id,
+            "snapshot_id": snapshot,
+            "n_samples": len(ds),
+            "provenance": ds.provenance_counts(),
+            "summary": report.summary() if report is not None else summary,
+            "steps": steps,
+            "marked": marked,
+            "job_timings_s": timings,
+        }
+    )
+    if report is None:
+        doc["verdict"] = {"ready": False, "summary": summary, "reasons": reasons, "checks": []}
+        doc["metrics"] = {"n_samples": len(ds)}
+    session: dict[str, Any] = _plain(doc)
+    url = None
+    if ports.store is not None:
+        url = ports.store.put_report(session_day, session)
+        ports.store.put_models_exported(1 if status == "published" else 0, event_time)
+        if status == "published" and model_id is not None and report is not None:
+            m = report.metrics
+            ports.store.announce(
+                model_id,
+                _plain(
+                    {
+                        "auc": m.auc.value,
+                        "auc_ci": [m.auc.lo, m.auc.hi],
+                        "ece": m.ece.value,
+                        "brier": m.brier.value,
+                        "n_samples": report.n_samples,
+                        "n_test": report.n_test,
+                        "snapshot_id": report.snapshot_id,
+                    }
+                ),
+            )
+    log.info("nightly %s: %s", session_day, summary)
+    return NightlyResult(
+        event_time=event_time,
+        day=yesterday(event_time),
+        status=status,
+        model_id=model_id,
+        candidate_id=candidate_id,
+        snapshot_id=snapshot,
+        n_samples=len(ds),
+        provenance=ds.provenance_counts(),
+        summary=summary,
+        reasons=tuple(reasons),
+        session=session,
+        report=report,
+        report_url=url,
+        marked=marked,
+        timings_s=dict(timings),
+    )
+
+
+def _report_failure(
+    ports: NightlyPorts,
+    event_time: str,
+    session_day: str,
+    exc: BaseException,
+    steps: dict[str, Any],
+    timings: dict[str, float],
+) -> None:
+    """Best effort: a ``failed`` session report and a 0 datapoint; never masks the original error."""
+    if ports.store is None:
+        return
+    doc = {
+        "schema": REPORT_SCHEMA,
+        "date": session_day,
+        "data_day": yesterday(event_time),
+        "created_at": event_time,
+        "event_time": event_time,
+        "status": "failed",
+        "published": False,
+        "error": f"{type(exc).__name__}: {exc}",
+        "verdict": {"ready": False, "summary": "FAILED", "reasons": [f"{type(exc).__name__}: {exc}"], "checks": []},
+        "steps": steps,
+        "job_timings_s": timings,
+    }
+    try:
+        ports.store.put_report(session_day, _plain(doc), name="failure.json")
+        ports.store.put_models_exported(0, event_time)
+    except Exception as err:  # the store may be what failed
+        log.error("could not record the failure of %s: %s", session_day, err)
+
+
+# ------------------------------------------------------------------------------------------------ wiring
+def ports_from_settings(settings: Any, *, registry: ModelRegistry | None = None) -> NightlyPorts:
+    """The deployed stack's ports: tables, archive, registry (KMS-signed, ONNX for serving), store, marks."""
+    from huracan.adapters.archive import BarArchive
+    from huracan.adapters.clients import client
+    from huracan.adapters.observability_sources import DayLoader
+    from huracan.adapters.repository import get_repository
+    from huracan.adapters.training_store import TrainingStore, UsageMarker, archived_symbols
+    from huracan.serving.onnx_export import onnx_artifacts
+
+    if registry is None:
+        signer = None
+        if settings.registry_path.startswith("s3://") and settings.model_signing_key_id:
+            from huracan.adapters.kms_signer import KmsSigner
+
+            signer = KmsSigner(settings.model_signing_key_id, client=client("kms", settings))
+        registry = ModelRegistry(settings.registry_path, signer, extra_artifacts=onnx_artifacts)
+    repo = get_repository(settings)
+    archive = BarArchive(settings.model_bucket, settings)
+    symbols = sorted({*settings.symbols, *archived_symbols(settings.model_bucket, settings)})
+    return NightlyPorts(
+        registry=registry,
+        bars=[archive, repo],
+        symbols=symbols,
+        prices=repo,
+        archive=archive,
+        live=DayLoader.from_settings(settings),
+        store=TrainingStore(settings.model_bucket, settings, settings.notifications_topic_arn),
+        marker=UsageMarker(settings),
+    )
+
+
+def task_environment(stack: Any, logical_id: str = "TrainingTaskDefinition") -> dict[str, str]:
+    """The training container's environment as the template declares it, resolved against a local stack."""
+    res = stack.cfn["Resources"][logical_id]
+    env = res["Properties"]["ContainerDefinitions"][0].get("Environment", [])
+    params: Mapping[str, str] = getattr(stack, "parameter_values", {}) or {}
+
+    def value(node: Any) -> str:
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in params:
+            return str(params[node["Ref"]])  # a template parameter, not a resource
+        return str(stack.resolve(node))
+
+    return {str(e["Name"]): value(e["Value"]) for e in env}
+
+
+def container_task(
+    runtime: Any | None = None,
+    *,
+    training: TrainingConfig | None = None,
+    signal_source: SignalSource = signals_history,
+    on_result: Callable[[NightlyResult], None] | None = None,
+) -> Callable[[dict[str, Any]], NightlyResult]:
+    """``LocalRuntime(container_tasks={"TrainingCluster": container_task(...)})``: fn(event) runs one night.
+
+    The environment is the process's (the local stack sets the functions' variables) overlaid with the
+    task definition's own when ``runtime`` (a started :class:`~huracan.local.runtime.LocalRuntime`) is
+    given; the run time is the scheduled event's ``time``, as ``HURACAN_RUN_TIME`` would carry it.
+    """
+    from huracan.adapters.training_store import NightlySettings
+
+    def task(event: dict[str, Any]) -> NightlyResult:
+        env = dict(os.environ)
+        stack = getattr(runtime, "stack", None)
+        if stack is not None:
+            env.update(task_environment(stack))
+        env["HURACAN_RUN_TIME"] = str(event["time"])
+        settings = NightlySettings.from_env(env)
+        result = run_nightly(str(event["time"]), settings, training=training, signal_source=signal_source)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    return task
+
+
+def _run_time(explicit: str | None, env_time: str | None) -> str:
+    if explicit:
+        return format_ts(parse_ts(explicit))
+    if env_time:
+        return format_ts(parse_ts(env_time))
+    # The documented exception: a task started by hand without a schedule time runs "now".
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    log.warning("no HURACAN_RUN_TIME: using the container clock %s", format_ts(now))
+    return format_ts(now)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The container's entrypoint: settings from the environment, time from ``HURACAN_RUN_TIME``."""
+    from huracan.adapters.training_store import NightlySettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m huracan.learning.nightly")
+    parser.add_argument("--time", help="run time (UTC ISO-8601); default $HURACAN_RUN_TIME")
+    args = parser.parse_args(argv)
+    settings = NightlySettings.from_env()
+    at = _run_time(args.time, settings.run_time)
+    result = run_nightly(at, settings)
+    print(json.dumps(_result_line(result), sort_keys=True))
+    return 0
+
+
+def _result_line(r: NightlyResult) -> dict[str, Any]:
+    line: dict[str, Any] = _plain(
+        {
+            "event": "huracan.nightly",
+            "event_time": r.event_time,
+            "day": r.day,
+            "status": r.status,
+            "model_id": r.model_id,
+            "candidate_id": r.candidate_id,
+            "snapshot_id": r.snapshot_id,
+            "n_samples": r.n_samples,
+            "provenance": r.provenance,
+            "summary": r.summary,
+            "reasons": list(r.reasons),
+            "report_url": r.report_url,
+            "marked": r.marked,
+        }
+    )
+    return line
+
+
+class _FileBars:
+    """One symbol's bars from a file, as a bar source (``huracan train --data``)."""
+
+    def __init__(self, symbol: str, bars: BarArrays) -> None:
+        self.symbol, self._bars = symbol, bars
+
+    def bars_between(self, symbol: str, start_ts: str, end_ts: str) -> BarArrays:
+        if symbol != self.symbol:
+            return self._bars.slice(0, 0)
+        lo, hi = np.searchsorted(self._bars.ts, [epoch_s(start_ts), epoch_s(end_ts)], side="left")
+        return self._bars.slice(int(lo), int(hi))
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """``huracan train``: one night, on the stack (environment) or on a bars file with a local registry.
+
+    ``--date D`` trains as the run at 00:00 UTC after day ``D`` would (``--time`` gives the run time
+    itself). ``--base-path`` is the registry (a folder or ``s3://``; default ``$HURACAN_MODEL_PATH`` or the
+    stack's bucket). ``--data FILE --symbol S`` needs no AWS at all: historical signals from the file only.
+    """
+    parser = argparse.ArgumentParser(prog="huracan train", description=train_main.__doc__)
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", help="the data day YYYY-MM-DD (the run is at 00:00 UTC the day after)")
+    when.add_argument("--time", help="the run time, UTC ISO-8601")
+    parser.add_argument("--base-path", help="model registry: folder or s3://bucket/prefix")
+    parser.add_argument("--data", help="bars file (CSV / gzip CSV / Parquet) instead of the stack's tables")
+    parser.add_argument("--symbol", default="BTC-PERP", help="symbol of --data (default BTC-PERP)")
+    parser.add_argument("--profile", help="engine settings profile (default $HURACAN_PROFILE or seed)")
+    parser.add_argument("--lookback-days", type=int, help="days of data (default 30)")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    at = format_ts(parse_ts(args.time)) if args.time else from_epoch_s(epoch_s(f"{args.date}T00:00:00Z") + 86_400)
+    if args.data:
+        from huracan.data import load_bars
+
+        base = args.base_path or os.environ.get("HURACAN_MODEL_PATH") or "models"
+        from huracan.serving.onnx_export import onnx_artifacts
+
+        source = _FileBars(args.symbol, load_bars(args.data))
+        ports = NightlyPorts(
+            registry=ModelRegistry(base, extra_artifacts=onnx_artifacts), bars=[source], symbols=[args.symbol]
+        )
+        eng = load_config(args.profile or os.environ.get("HURACAN_PROFILE") or "seed")
+        result = run_nightly(at, ports=ports, engine=eng, lookback_days=args.lookback_days)
+    else:
+        from huracan.adapters.training_store import NightlySettings
+
+        env = dict(os.environ)
+        if args.base_path:
+            env["HURACAN_MODEL_PATH"] = args.base_path
+        if args.profile:
+            env["HURACAN_PROFILE"] = args.profile
+        settings = NightlySettings.from_env(env)
+        result = run_nightly(at, settings, lookback_days=args.lookback_days)
+    if args.json:
+        print(json.dumps(_result_line(result), sort_keys=True))
+    else:
+        print(result.report.summary() if result.report is not None else result.summary)
+        print(f"status: {result.status}; model: {result.model_id or result.candidate_id or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
