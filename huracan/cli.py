@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("rest", nargs=argparse.REMAINDER)
     api.set_defaults(func=_api)
 
+    # Parsed by their own modules (see _DELEGATED); listed here for --help.
+    sub.add_parser("train", help="one nightly training session, the same function as the 00:00 task (--help)")
+    sub.add_parser("cost", help="monthly AWS cost and cost per million signals from a replay's counts (--help)")
+
     from huracan.registry.cli import add_models_parser
 
     models = add_models_parser(sub)
@@ -198,7 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DELEGATED = {"train": ("huracan.learning.nightly", "train_main"), "cost": ("huracan.cost", "cost_main")}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:  # commands with their own parsers (and --help)
+        import importlib
+
+        module, func = _DELEGATED[argv[0]]
+        return int(getattr(importlib.import_module(module), func)(argv[1:]))
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

@@ -186,6 +186,27 @@ def _hamilton(rt: LocalRuntime, bars: BarArrays, records: list[Any], profile: st
     return HamiltonSimulator(client, bars, records, load_config(profile))
 
 
+def _night_line(n: Any) -> dict[str, Any]:
+    """One night's training figures for the console and ``training_sessions.json``."""
+    m = n.report.metrics if n.report is not None else None
+
+    def est(e: Any) -> list[float | None] | None:
+        return None if e is None else [e.value, e.lo, e.hi]
+
+    return {
+        "day": n.day,
+        "status": n.status,
+        "n_samples": n.n_samples,
+        "provenance": n.provenance,
+        "auc": est(m.auc) if m is not None else None,
+        "ece": est(m.ece) if m is not None else None,
+        "brier": est(m.brier) if m is not None else None,
+        "model_id": n.model_id,
+        "summary": n.summary,
+        "reasons": list(n.reasons),
+    }
+
+
 def _download_reports(report_dir: Path) -> list[str]:
     """The daily summaries the 23:00 function wrote to S3, copied beside the logs, with an index."""
     import os
@@ -249,7 +270,16 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         end = int(bars.ts[0]) + opts.days * 86400
         bars = bars.slice(0, int((bars.ts < end).sum()))
     symbol = opts.symbol or symbol_from_path(path)
-    records = build_records(bars, symbol, signals_history(bars))
+    planted = None
+    if opts.planted_edge:
+        from huracan.core.config import load_config
+        from huracan.local.planted_signals import PlantedSignals
+
+        planted = PlantedSignals(config=load_config(opts.profile)).fit(bars)
+        records = planted.records(bars, symbol)
+    else:
+        records = build_records(bars, symbol, signals_history(bars))
+    nights: list[Any] = []
     params = {"HuracanProfile": opts.profile, "SchedulesEnabled": "true"}
     opts.report_dir.mkdir(parents=True, exist_ok=True)
     log_path = opts.report_dir / "lambda-logs.jsonl"
@@ -265,6 +295,12 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
             print(f"  - {line}", file=out)
         hamilton = _hamilton(rt, bars, records, opts.profile)
         rt.window_hooks.append(hamilton.on_window)
+        from huracan.learning.nightly import container_task
+
+        # The nightly Fargate task, run in-process at each virtual midnight with the task definition's env.
+        rt.container_tasks["TrainingCluster"] = container_task(
+            rt, signal_source=planted if planted is not None else signals_history, on_result=nights.append
+        )
         on_progress = _progress_printer(len(records), sys.stderr) if opts.progress else None
         progress = rt.replay(records, on_progress=on_progress)
         # Timers whose window ends after the data stay OPEN (reported), rather than resolving on a guess.
@@ -272,10 +308,16 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
         summary = _summarize(rt, str(path), opts.profile, days, progress)
         summary.extra["hamilton"] = hamilton.stats
+        summary.extra["nights"] = [_night_line(n) for n in nights]
+        if planted is not None:
+            summary.extra["planted"] = planted.truth(bars).describe()
         summary.extra["reports"] = _download_reports(opts.report_dir)
     summary.bars = len(bars)
     summary.extra["lambda_log"] = str(log_path)
     summary.extra["report_dir"] = str(opts.report_dir)
+    (opts.report_dir / "training_sessions.json").write_text(
+        json.dumps(summary.extra.get("nights", []), indent=2, default=str), encoding="utf-8"
+    )
     summary.wall_s = time.perf_counter() - t_start
     return summary
 
@@ -309,6 +351,28 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
         file=out,
     )
     p(f"  schedules fired: {s.schedules_fired}", file=out)
+    nights = s.extra.get("nights") or []
+    if nights:
+        p("  nightly training (out-of-sample AUC / ECE with 95% intervals, verdict):", file=out)
+        for n in nights:
+
+            def fmt(e: Any) -> str:
+                return "—" if not e or e[0] is None else f"{e[0]:.3f} [{e[1]:.3f}, {e[2]:.3f}]"
+
+            p(
+                f"    {n['day']}  n={n['n_samples']:>6,}  AUC {fmt(n['auc'])}  ECE {fmt(n['ece'])}  {n['status']}: "
+                f"{n['summary'][:90]}",
+                file=out,
+            )
+        published = [n for n in nights if n["status"] == "published"]
+        if not published:
+            p(
+                "  no model was published: no night found an edge that passed the readiness checks (see reasons in "
+                "training_sessions.json); that is the honest result on these signals",
+                file=out,
+            )
+    if s.extra.get("planted"):
+        p(f"  planted edge: {s.extra['planted']}", file=out)
     h = s.extra.get("hamilton")
     if h is not None:
         if h.adoptions:
