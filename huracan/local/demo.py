@@ -121,6 +121,7 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
             bad += cf == "WIN"
     by_mode: dict[str, dict[str, float]] = {}
     exits: Counter[str] = Counter()
+    exits_by_mode: dict[str, set[str]] = {}
     gross = net = 0.0
     for t in trades:
         m = by_mode.setdefault(
@@ -137,6 +138,7 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
             net += float(t.shadow_pnl_net_bps or 0.0)
         if t.exit_reason:
             exits[str(t.exit_reason)] += 1
+            exits_by_mode.setdefault(t.mode, set()).add(str(t.exit_reason))
     for m in by_mode.values():
         m["win_rate"] = m["wins"] / m["closed"] if m["closed"] else float("nan")
     fired = Counter(name for name, _ in rt.scheduler.fired)
@@ -166,6 +168,7 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
         schedules_fired=dict(fired),
         wall_s=progress.wall_s,
         records_per_s=progress.records_per_s,
+        extra={"exits_by_mode": exits_by_mode},
     )
 
 
@@ -307,6 +310,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         rt.finish(records[-1].publish_at)
         days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
         summary = _summarize(rt, str(path), opts.profile, days, progress)
+        summary.extra["handler_path_records_per_s"] = rt.drained / rt.drain_s if rt.drain_s else 0.0
         summary.extra["hamilton"] = hamilton.stats
         summary.extra["nights"] = [_night_line(n) for n in nights]
         if planted is not None:
@@ -329,7 +333,8 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
     p(f"Huracan demo — {s.data}", file=out)
     p(
         f"  profile {s.profile}: {s.days:.1f} days, {s.bars:,} bars, {s.records_sent:,} records in {s.wall_s:.0f} s "
-        f"({s.records_per_s:,.0f} records/s through the handler path)",
+        f"({s.records_per_s:,.0f} records/s through the whole stack, "
+        f"{s.extra.get('handler_path_records_per_s', 0):,.0f} records/s through the stream -> handler path)",
         file=out,
     )
     p(f"  signals {s.signals:,}: passed {s.passed:,}, blocked {s.blocked:,}", file=out)
@@ -345,6 +350,15 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
             f"(W {int(m['wins'])} / L {int(m['losses'])} / BE {int(m['breakeven'])})  gross P&L {m['pnl_bps']:+.0f} bps",
             file=out,
         )
+    gates = sorted(s.gates_seen_passing | s.gates_seen_blocking)
+    never = [g for g in gates if g not in s.gates_seen_passing or g not in s.gates_seen_blocking]
+    p(
+        f"  paths: {len(gates) - len(never)}/{len(gates)} gates both passed and blocked"
+        + (f" (not: {', '.join(never)})" if never else "")
+        + "; exits by mode "
+        + ", ".join(f"{m}: {sorted(x)}" for m, x in sorted(s.extra.get("exits_by_mode", {}).items())),
+        file=out,
+    )
     p(f"  shadow P&L: gross {s.pnl_bps_gross:+.0f} bps, net of simulated costs {s.pnl_bps_net:+.0f} bps", file=out)
     p(
         f"  counterfactual blocks: good (blocked a loser) {s.good_blocks:,}, bad (blocked a winner) {s.bad_blocks:,}",
