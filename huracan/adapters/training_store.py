@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field
 
 from huracan.adapters.clients import client
-from huracan.adapters.errors import AlreadyExists, translate_errors
+from huracan.adapters.errors import AlreadyExists, PermanentError, translate_errors
 from huracan.adapters.settings import TableSettings
 from huracan.core.timeutil import parse_ts
 
@@ -167,23 +167,41 @@ class UsageMarker:
         self._settings = settings
 
     def _mark(self, table: str, key_name: str, keys: Iterable[str], snapshot_id: str) -> int:
+        """Up to 100 marks per ``TransactWriteItems`` call; a chunk whose condition fails anywhere (an item
+        expired by TTL) is retried item by item, so one missing row never blocks the others."""
         ddb = client("dynamodb", self._settings)
+        ordered = sorted(set(keys))
         n = 0
-        for key in sorted(set(keys)):
+        for i in range(0, len(ordered), 100):
+            chunk = ordered[i : i + 100]
             try:
-                with translate_errors(f"{table}.UpdateItem", conflict=AlreadyExists):
-                    ddb.update_item(
-                        TableName=table,
-                        Key={key_name: {"S": key}},
-                        UpdateExpression="SET used_in_training = :t, used_in_snapshot = :s",
-                        ConditionExpression=f"attribute_exists({key_name})",
-                        ExpressionAttributeValues={":t": {"BOOL": True}, ":s": {"S": snapshot_id}},
+                with translate_errors(f"{table}.TransactWriteItems", conflict=AlreadyExists):
+                    ddb.transact_write_items(
+                        TransactItems=[{"Update": self._update(table, key_name, key, snapshot_id)} for key in chunk]
                     )
-            except AlreadyExists:  # the condition failed: the item is gone (TTL), nothing to mark
-                log.info("%s %s no longer exists; not marked", table, key)
+                n += len(chunk)
                 continue
-            n += 1
+            except (AlreadyExists, PermanentError):  # TransactionCanceled: mark one by one below
+                pass
+            for key in chunk:
+                try:
+                    with translate_errors(f"{table}.UpdateItem", conflict=AlreadyExists):
+                        ddb.update_item(**self._update(table, key_name, key, snapshot_id))
+                except AlreadyExists:  # the condition failed: the item is gone (TTL), nothing to mark
+                    log.info("%s %s no longer exists; not marked", table, key)
+                    continue
+                n += 1
         return n
+
+    @staticmethod
+    def _update(table: str, key_name: str, key: str, snapshot_id: str) -> dict[str, Any]:
+        return {
+            "TableName": table,
+            "Key": {key_name: {"S": key}},
+            "UpdateExpression": "SET used_in_training = :t, used_in_snapshot = :s",
+            "ConditionExpression": f"attribute_exists({key_name})",
+            "ExpressionAttributeValues": {":t": {"BOOL": True}, ":s": {"S": snapshot_id}},
+        }
 
     def mark_decisions(self, signal_ids: Iterable[str], snapshot_id: str) -> int:
         return self._mark(self._settings.decisions_table, "signal_id", signal_ids, snapshot_id)

@@ -38,7 +38,7 @@ from huracan.core.strategies import StrategySignals, signal_id_for, signals_hist
 from huracan.core.timeutil import epoch_s, from_epoch_s, parse_ts
 from huracan.learning.dataset import PROVENANCES, Dataset, labelled_signals
 from huracan.observability.records import LiveTrade
-from huracan.service.counterfactuals import BarSource, merge_bars
+from huracan.service.counterfactuals import BarSource, layered_bars
 from huracan.service.entities import DecisionOutcome, DecisionRecord
 
 __all__ = [
@@ -192,7 +192,7 @@ def collect_dataset(
     parts: list[Dataset] = []
     lead_in = from_epoch_s(int(epoch_s(start)) - 2 * 60 * BAR_SEC)  # one feature window before the first day
     for symbol in sorted(set(symbols)):
-        b = merge_bars([s.bars_between(symbol, lead_in, event_time) for s in sources])
+        b = layered_bars(sources, symbol, lead_in, event_time)
         if len(b) == 0:
             continue
         bars_by[symbol] = b

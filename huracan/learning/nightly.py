@@ -326,7 +326,8 @@ def run_nightly(
         if ports.prices is not None:
             from huracan.service.counterfactuals import resolve_counterfactuals
 
-            bar_sources: list[BarSource] = [ports.prices] + ([ports.archive] if ports.archive is not None else [])
+            # archive first: compaction (step 1) put every finished day there; the table holds only today's bars
+            bar_sources: list[BarSource] = ([ports.archive] if ports.archive is not None else []) + [ports.prices]
             cf = resolve_counterfactuals(event_time, store=ports.prices, bars=bar_sources, config=eng)
             steps["counterfactuals"] = {
                 "considered": cf.considered,
@@ -406,7 +407,7 @@ def run_nightly(
 
         # (6) mark what trained it
         t = time.perf_counter()
-        marked = _mark(ports, collected, result)
+        marked = _mark(ports, collected, result, event_time)
         timings["mark"] = time.perf_counter() - t
 
         return _finish(
@@ -459,10 +460,21 @@ def _register(
     )
 
 
-def _mark(ports: NightlyPorts, collected: Collected, result: TrainingResult) -> dict[str, int]:
+#: A row's outcome is known by the night after its day (timers resolve within hours; counterfactuals are
+#: labelled by that night's job), so it is first trained on within two days; older rows were marked before.
+FIRST_USE_DAYS = 2
+
+
+def _mark(ports: NightlyPorts, collected: Collected, result: TrainingResult, event_time: str) -> dict[str, int]:
+    """Mark the rows this session was the first to train on, with its snapshot id.
+
+    ``used_in_snapshot`` is the *first* snapshot that used a row: re-marking every row of the lookback each
+    night would cost one write per row per night (thousands by the month's end) to say the same thing.
+    """
     if ports.marker is None:
         return {}
-    ids = collected.used_ids(result.used_in_training)
+    recent = collected.dataset.t_entry >= int(epoch_s(event_time)) - FIRST_USE_DAYS * 86400
+    ids = collected.used_ids(result.used_in_training & recent)
     signals = sorted({s for p in ("shadow", "live") for s in ids[p] if not s.startswith("live:")})
     shadows = sorted({collected.shadow_ids[s] for s in signals if s in collected.shadow_ids})
     snap = result.report.snapshot_id

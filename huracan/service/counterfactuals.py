@@ -51,6 +51,7 @@ __all__ = [
     "DecisionStore",
     "days_between",
     "gate_summary",
+    "layered_bars",
     "merge_bars",
     "performance_dict",
     "resolve_counterfactuals",
@@ -94,6 +95,24 @@ def days_between(since_ts: str, until_ts: str) -> list[str]:
     """UTC days (``YYYY-MM-DD``) from ``since_ts``'s day through ``until_ts``'s day."""
     a, b = parse_ts(since_ts).date(), parse_ts(until_ts).date()
     return [(a + timedelta(days=i)).isoformat() for i in range((b - a).days + 1)]
+
+
+def layered_bars(sources: Sequence[BarSource], symbol: str, start: str, end: str) -> BarArrays:
+    """Ask each source only for what the earlier ones did not reach (from their last bar on).
+
+    With the archive first, the prices table is read only for the bars not yet compacted (since the last
+    midnight), instead of re-reading days that the archive already holds, one item at a time.
+    """
+    parts: list[BarArrays] = []
+    cursor = start
+    for src in sources:
+        if cursor >= end:
+            break
+        part = src.bars_between(symbol, cursor, end)
+        if len(part):
+            parts.append(part)
+            cursor = from_epoch_s(int(part.ts[-1]) + BAR_SEC)
+    return merge_bars(parts)
 
 
 def merge_bars(parts: Sequence[BarArrays]) -> BarArrays:
@@ -164,7 +183,7 @@ def resolve_counterfactuals(
         t0 = np.array([int(epoch_s(r.ts)) for r in recs], dtype=np.int64)
         t_end = t0 + mode.timeout_sec
         start, end = from_epoch_s(int(t0.min())), from_epoch_s(int(t_end.max()) + BAR_SEC)
-        history = merge_bars([s.bars_between(symbol, start, end) for s in sources])
+        history = layered_bars(sources, symbol, start, end)
         idx = np.searchsorted(history.ts, t0, side="left")
         labels = label_events(
             history,
