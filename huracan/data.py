@@ -8,6 +8,7 @@ is returned half-read.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zlib.error) as exc:  # EOFError / zlib.error: a truncated .gz
         raise DataFileError(f"{path}: cannot read: {exc}") from exc
 
 

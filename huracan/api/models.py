@@ -39,19 +39,34 @@ def _utc_iso(value: str) -> str:
     return format_ts(parse_ts(value))
 
 
+#: DynamoDB stores numbers of magnitude 1e-130 .. 1e126 only: a smaller non-zero float (e.g. 3e-183, which
+#: the fuzz suite sent) made the table refuse the row and the API answer 500. Such a number is zero for every
+#: purpose here (bps, GBP, seconds), so it underflows to 0.0 as IEEE arithmetic would, before hashing.
+MIN_STORABLE = 1e-130
+
+
+def _storable(value: float) -> float:
+    return 0.0 if abs(value) < MIN_STORABLE else value
+
+
+Storable = AfterValidator(_storable)
 UtcTimestamp = Annotated[
     str, Field(pattern=_ISO_Z, description="UTC ISO-8601 with a trailing Z"), AfterValidator(_utc_iso)
 ]
-Price = Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1e9, description="a price in the quote currency")]
-Bps = Annotated[float, Field(allow_inf_nan=False, ge=-100_000.0, le=100_000.0, description="basis points")]
-Gbp = Annotated[float, Field(allow_inf_nan=False, ge=-1e8, le=1e8, description="an amount in GBP")]
-Fee = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e6, description="a fee in GBP (never negative)")]
-SizeGbp = Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1e8, description="position size in GBP")]
+Price = Annotated[
+    float, Field(allow_inf_nan=False, gt=0.0, le=1e9, description="a price in the quote currency"), Storable
+]
+Bps = Annotated[float, Field(allow_inf_nan=False, ge=-100_000.0, le=100_000.0, description="basis points"), Storable]
+Gbp = Annotated[float, Field(allow_inf_nan=False, ge=-1e8, le=1e8, description="an amount in GBP"), Storable]
+Fee = Annotated[
+    float, Field(allow_inf_nan=False, ge=0.0, le=1e6, description="a fee in GBP (never negative)"), Storable
+]
+SizeGbp = Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1e8, description="position size in GBP"), Storable]
 DurationSec = Annotated[
-    float, Field(allow_inf_nan=False, ge=0.0, le=30 * 86_400.0, description="seconds from entry to exit")
+    float, Field(allow_inf_nan=False, ge=0.0, le=30 * 86_400.0, description="seconds from entry to exit"), Storable
 ]
 FeatureName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")]
-FeatureValue = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
+FeatureValue = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12), Storable]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
 

@@ -231,7 +231,7 @@ class FaultInjector:
             injector._hook(client)
             return client
 
-        botocore.client.ClientCreator.create_client = create_client  # type: ignore[method-assign]
+        botocore.client.ClientCreator.create_client = create_client  # type: ignore[method-assign,assignment]
         # Clients made before this point (cached by the adapters or pynamodb) get the hooks too.
         for obj in gc.get_objects():
             if isinstance(obj, botocore.client.BaseClient):
@@ -404,13 +404,11 @@ class FaultInjector:
         scope.faulted = True
         with self._lock:
             self.stats.injected[f"throttle_{service}"] += 1
-        raise botocore.exceptions.ClientError(
-            {
-                "Error": {"Code": code, "Message": f"injected {code} on {model.name}"},
-                "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 0},
-            },
-            str(model.name),
-        )
+        response: Any = {
+            "Error": {"Code": code, "Message": f"injected {code} on {model.name}"},
+            "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 0},
+        }
+        raise botocore.exceptions.ClientError(response, str(model.name))
 
     def _after_call(self, model: Any = None, http_response: Any = None, **_: Any) -> None:
         scope = self._scope()

@@ -92,7 +92,11 @@ def dump_tables(runtime: Any, tables: Sequence[str] = DUMPED_TABLES) -> dict[str
     out = {}
     for lid in tables:
         keys = _KEYS[lid]
-        out[lid] = sorted(_scan(runtime.physical(lid)), key=lambda item, keys=keys: tuple(str(item[k]) for k in keys))
+
+        def key_of(item: dict[str, Any], keys: tuple[str, ...] = keys) -> tuple[str, ...]:
+            return tuple(str(item[k]) for k in keys)
+
+        out[lid] = sorted(_scan(runtime.physical(lid)), key=key_of)
     return out
 
 
@@ -230,10 +234,10 @@ def reconcile(
     dump = (
         tables if tables is not None else dump_tables(runtime, ("DecisionsTable", "ShadowTradesTable", "PricesTable"))
     )
-    ids = [record_identity(d) for d in sent]
-    bars = {("bar", str(p["symbol"]), str(p["ts"])) for p in dump["PricesTable"]}
+    ids: list[tuple[str, ...]] = [record_identity(d) for d in sent]
+    bars: set[tuple[str, ...]] = {("bar", str(p["symbol"]), str(p["ts"])) for p in dump["PricesTable"]}
     decisions = dump["DecisionsTable"]
-    decided = {("signal", str(d["signal_id"])) for d in decisions}
+    decided: set[tuple[str, ...]] = {("signal", str(d["signal_id"])) for d in decisions}
     parked_list = stream_dead_letters(runtime)
     parked = {k: r for k, r in parked_list}
     processed_ids = {i for i in ids if i in bars or i in decided}
