@@ -16,10 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from huracan.adapters.observability_sources import DailySummarySettings, DayLoader, queue_depths, read_model_cards
 from huracan.adapters.reports_store import Notifier, ReportsStore
+from huracan.adapters.repository import get_repository
 from huracan.core.config import load_config
 from huracan.observability.daily import collect_summary, day_of, publish_summary
 from huracan.observability.emf import emit_daily_summary
 from huracan.observability.health import HealthInputs
+from huracan.service.counterfactuals import resolve_counterfactuals
 
 __all__ = ["lambda_handler", "settings"]
 
@@ -55,6 +57,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     s = settings()
     as_of = str(event["time"])
     day = day_of(as_of)
+    config = load_config(s.profile)
+    # Label the day's blocked signals whose window has ended, so tonight's report can say which blocks were
+    # good and which were bad (the same batch labeller the nightly job runs; already-labelled rows are skipped).
+    repo = get_repository(s)
+    resolve_counterfactuals(as_of, store=repo, bars=[repo], config=config, lookback_days=1)
     summary = collect_summary(
         day,
         as_of,
@@ -62,7 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         read_model_cards(s.model_bucket, s),
         health_inputs=_health_inputs(event, s),
         lookback_days=s.lookback_days,
-        modes=sorted(load_config(s.profile).modes),
+        modes=sorted(config.modes),
     )
     emit_daily_summary(metrics, summary)
     published = publish_summary(summary, ReportsStore(s.model_bucket, s), Notifier(s.notifications_topic_arn, s))

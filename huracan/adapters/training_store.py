@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field
 
 from huracan.adapters.clients import client
-from huracan.adapters.errors import AlreadyExists, PermanentError, translate_errors
+from huracan.adapters.errors import AlreadyExists, translate_errors
 from huracan.adapters.settings import TableSettings
 from huracan.core.timeutil import parse_ts
 
@@ -167,30 +167,17 @@ class UsageMarker:
         self._settings = settings
 
     def _mark(self, table: str, key_name: str, keys: Iterable[str], snapshot_id: str) -> int:
-        """Up to 100 marks per ``TransactWriteItems`` call; a chunk whose condition fails anywhere (an item
-        expired by TTL) is retried item by item, so one missing row never blocks the others."""
+        """One conditional UpdateItem per row (a transaction would fail as a whole on one expired row)."""
         ddb = client("dynamodb", self._settings)
-        ordered = sorted(set(keys))
         n = 0
-        for i in range(0, len(ordered), 100):
-            chunk = ordered[i : i + 100]
+        for key in sorted(set(keys)):
             try:
-                with translate_errors(f"{table}.TransactWriteItems", conflict=AlreadyExists):
-                    ddb.transact_write_items(
-                        TransactItems=[{"Update": self._update(table, key_name, key, snapshot_id)} for key in chunk]
-                    )
-                n += len(chunk)
+                with translate_errors(f"{table}.UpdateItem", conflict=AlreadyExists):
+                    ddb.update_item(**self._update(table, key_name, key, snapshot_id))
+            except AlreadyExists:  # the condition failed: the item is gone (TTL), nothing to mark
+                log.info("%s %s no longer exists; not marked", table, key)
                 continue
-            except (AlreadyExists, PermanentError):  # TransactionCanceled: mark one by one below
-                pass
-            for key in chunk:
-                try:
-                    with translate_errors(f"{table}.UpdateItem", conflict=AlreadyExists):
-                        ddb.update_item(**self._update(table, key_name, key, snapshot_id))
-                except AlreadyExists:  # the condition failed: the item is gone (TTL), nothing to mark
-                    log.info("%s %s no longer exists; not marked", table, key)
-                    continue
-                n += 1
+            n += 1
         return n
 
     @staticmethod
