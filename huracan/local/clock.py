@@ -7,6 +7,7 @@ schedule whose time has come, in time order, with the EventBridge event the Lamb
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from croniter import croniter
 from huracan.core.timeutil import format_ts, from_epoch_s
 
 __all__ = ["Schedule", "Scheduler", "VirtualClock", "next_fire", "scheduled_event"]
+
+log = logging.getLogger(__name__)
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
@@ -101,6 +104,7 @@ class Scheduler:
         self.region = region
         self.schedules: list[Schedule] = []
         self.fired: list[tuple[str, str]] = []
+        self.failed: list[tuple[str, str]] = []
 
     def add(self, name: str, expression: str, target: Callable[[dict[str, Any]], object]) -> None:
         self.schedules.append(Schedule(name, expression, target, next_fire(expression, self.clock.now())))
@@ -118,7 +122,11 @@ class Scheduler:
                 return count
             at, sched = pending[0]
             self.clock.advance_to(at)
-            sched.target(scheduled_event(sched.name, at, self.region))
+            try:
+                sched.target(scheduled_event(sched.name, at, self.region))
+            except Exception:  # as in AWS: a failed scheduled run is logged and counted; the next one still runs
+                log.exception("scheduled target %s failed at %s", sched.name, from_epoch_s(at))
+                self.failed.append((sched.name, from_epoch_s(at)))
             self.fired.append((sched.name, from_epoch_s(at)))
             sched.next_at = next_fire(sched.expression, at)
             count += 1

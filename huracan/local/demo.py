@@ -312,6 +312,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         summary = _summarize(rt, str(path), opts.profile, days, progress)
         summary.extra["handler_path_records_per_s"] = rt.drained / rt.drain_s if rt.drain_s else 0.0
         summary.extra["hamilton"] = hamilton.stats
+        summary.extra["schedules_failed"] = list(rt.scheduler.failed)
         summary.extra["nights"] = [_night_line(n) for n in nights]
         if planted is not None:
             summary.extra["planted"] = planted.truth(bars).describe()
@@ -365,6 +366,8 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
         file=out,
     )
     p(f"  schedules fired: {s.schedules_fired}", file=out)
+    if s.extra.get("schedules_failed"):
+        p(f"  scheduled runs that failed (see lambda-logs.jsonl): {s.extra['schedules_failed']}", file=out)
     nights = s.extra.get("nights") or []
     if nights:
         p("  nightly training (out-of-sample AUC / ECE with 95% intervals, verdict):", file=out)

@@ -169,8 +169,13 @@ def _plot_sessions(s: DailySummary) -> str:
             if pts:
                 xs = [p[0] for p in pts]
                 ys = [float(p[1]) for p in pts]
-                lo = [y - (p[2][0] if p[2] else y) for y, p in zip(ys, pts, strict=True)]
-                hi = [(p[2][1] if p[2] else y) - y for y, p in zip(ys, pts, strict=True)]
+                # A bootstrap interval need not contain the point estimate (ECE is biased); never draw a negative bar.
+                lo = [
+                    max(0.0, y - (p[2][0] if p[2] and p[2][0] is not None else y)) for y, p in zip(ys, pts, strict=True)
+                ]
+                hi = [
+                    max(0.0, (p[2][1] if p[2] and p[2][1] is not None else y) - y) for y, p in zip(ys, pts, strict=True)
+                ]
                 ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o-", color=color, capsize=3)
                 ax.set_xticks(range(len(rows)), labels, rotation=45, fontsize=7)
             else:
