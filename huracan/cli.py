@@ -216,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("botocore", "urllib3", "werkzeug"):
+    for noisy in ("botocore", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Many Step Functions threads share one client pool locally: "pool is full, discarding" is noise here
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     # moto's interpreter logs every failed execution at ERROR; the engine reports those itself (ERROR trades)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     from huracan.data import DataFileError
