@@ -13,8 +13,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $(STAMP)
 
+# The real month first (the honest result: the strategies carry no edge, nothing is published), then two weeks of
+# the same bars with a planted edge, where the whole loop runs: promotion, export, Hamilton adoption, live outcomes.
 demo: $(STAMP)
 	$(BIN)/huracan demo $(ARGS)
+	$(BIN)/huracan demo --planted-edge --days 16 --report-dir reports/planted-edge
 
 test: $(STAMP) lint chromium
 	$(BIN)/pytest $(ARGS)

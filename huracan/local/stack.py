@@ -213,8 +213,23 @@ class LocalStack:
             dropped = {s.logical_id for s in self.standins if s.logical_id not in substitutions}
             cfn["Outputs"] = {k: subst(v) for k, v in cfn["Outputs"].items() if not (_refs(v) & dropped)}
 
+    def _free_stack_name(self) -> None:
+        """moto servers in one process share their state: a second stack of the same name gets a suffix."""
+        cf = boto3.client("cloudformation")
+        base, n = self.stack_name, 1
+        while True:
+            try:
+                stacks = cf.describe_stacks(StackName=self.stack_name)["Stacks"]
+            except cf.exceptions.ClientError:
+                return
+            if not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE":
+                return
+            n += 1
+            self.stack_name = f"{base}-{n}"
+
     def deploy(self) -> LocalStack:
         """Translate, create the stack on moto, start the stand-ins; returns self."""
+        self._free_stack_name()
         tpl = load_template(self.template_path)
         code_dirs = self._code_dirs(tpl)
         params = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,15 @@ STACK = "huracan-cli-test"
 @pytest.fixture(scope="module")
 def stack(moto_aws: EmbeddedAws) -> Iterator[LocalStack]:
     yield LocalStack(moto_aws, stack_name=STACK).deploy()
+
+
+@pytest.fixture(autouse=True)
+def _own_environment() -> Iterator[None]:
+    """The CLI points its process at a stack through os.environ (`--stack`); a test must not leak that."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _stream_records(name: str) -> list[dict[str, object]]:
