@@ -162,17 +162,7 @@ def _shadow_record(item: ShadowTradeItem) -> ShadowTradeRecord:
 
 
 def _bars_of(rows: Sequence[PriceItem]) -> BarArrays:
-    nan = float("nan")
-    return BarArrays.from_columns(
-        ts=[int(epoch_s(r.ts)) for r in rows],
-        open=[r.open for r in rows],
-        high=[r.high for r in rows],
-        low=[r.low for r in rows],
-        close=[r.close for r in rows],
-        volume=[r.volume for r in rows],
-        bid=[nan if r.bid is None else r.bid for r in rows],
-        ask=[nan if r.ask is None else r.ask for r in rows],
-    )
+    return BarArrays.from_records(rows)
 
 
 class Repository:

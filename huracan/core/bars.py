@@ -10,15 +10,40 @@ Conventions used everywhere (features, labels, resolver, replay):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BarArrays", "FloatArray", "IntArray"]
+from huracan.core.timeutil import epoch_s
+
+__all__ = ["BarArrays", "BarLike", "FloatArray", "IntArray"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+class BarLike(Protocol):
+    """Anything shaped like a bar record: a stream ``Bar``, a prices-table item."""
+
+    @property
+    def ts(self) -> str: ...
+    @property
+    def open(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def close(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def bid(self) -> float | None: ...
+    @property
+    def ask(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +85,21 @@ class BarArrays:
             volume=self.volume[start:stop],
             bid=self.bid[start:stop],
             ask=self.ask[start:stop],
+        )
+
+    @staticmethod
+    def from_records(rows: Sequence[BarLike]) -> BarArrays:
+        """Columns from bar records (ISO ``ts``; a missing quote becomes NaN); rows must already be in order."""
+        nan = float("nan")
+        return BarArrays.from_columns(
+            ts=[int(epoch_s(r.ts)) for r in rows],
+            open=[r.open for r in rows],
+            high=[r.high for r in rows],
+            low=[r.low for r in rows],
+            close=[r.close for r in rows],
+            volume=[r.volume for r in rows],
+            bid=[nan if r.bid is None else r.bid for r in rows],
+            ask=[nan if r.ask is None else r.ask for r in rows],
         )
 
     @staticmethod

@@ -188,17 +188,7 @@ def _concat(parts: Sequence[BarArrays]) -> BarArrays:
 
 
 def _bars_to_arrays(bars: Sequence[Bar]) -> BarArrays:
-    nan = float("nan")
-    return BarArrays.from_columns(
-        ts=[int(epoch_s(b.ts)) for b in bars],
-        open=[b.open for b in bars],
-        high=[b.high for b in bars],
-        low=[b.low for b in bars],
-        close=[b.close for b in bars],
-        volume=[b.volume for b in bars],
-        bid=[nan if b.bid is None else b.bid for b in bars],
-        ask=[nan if b.ask is None else b.ask for b in bars],
-    )
+    return BarArrays.from_records(bars)
 
 
 class SignalService:

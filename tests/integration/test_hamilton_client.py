@@ -17,7 +17,7 @@ from huracan.adapters.kms_signer import KmsSigner
 from huracan.hamilton import ApiUnavailable, HamiltonClient, HttpResponse, urllib_transport
 from huracan.local.api_server import LocalApiServer
 from huracan.local.aws import EmbeddedAws
-from huracan.local.stack import ARTIFACTS_BUCKET, LocalStack
+from huracan.local.stack import LocalStack
 from huracan.registry import ModelRegistry, PublicKeyVerifier
 from tests.unit.test_api_hamilton_client import tiny_booster
 
@@ -29,24 +29,9 @@ SIGNALS = [
 ]
 
 
-def drop_artifacts_bucket() -> None:
-    """LocalStack uploads to a fixed artifacts bucket; moto's backends are shared by every server in the
-    process, so a second stack in one test session would find it already there (see the report)."""
-    s3 = boto3.client("s3")
-    try:
-        objects = s3.list_objects_v2(Bucket=ARTIFACTS_BUCKET).get("Contents", [])
-    except s3.exceptions.NoSuchBucket:
-        return
-    for obj in objects:
-        s3.delete_object(Bucket=ARTIFACTS_BUCKET, Key=obj["Key"])
-    s3.delete_bucket(Bucket=ARTIFACTS_BUCKET)
-
-
 @pytest.fixture(scope="module")
 def stack(moto_aws: EmbeddedAws) -> Iterator[LocalStack]:
-    drop_artifacts_bucket()
     deployed = LocalStack(moto_aws, stack_name=f"huracan-ham-{uuid.uuid4().hex[:6]}").deploy()
-    drop_artifacts_bucket()
     yield deployed
 
 

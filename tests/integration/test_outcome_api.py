@@ -22,7 +22,7 @@ from huracan.api.auth import sign_headers
 from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.local.api_server import LocalApiServer
 from huracan.local.aws import EmbeddedAws
-from huracan.local.stack import ARTIFACTS_BUCKET, LocalStack
+from huracan.local.stack import LocalStack
 from huracan.registry import ModelRegistry
 from tests.unit.test_api_hamilton_client import outcome_payload, tiny_booster
 
@@ -37,24 +37,9 @@ class Clock:
         return self.t
 
 
-def drop_artifacts_bucket() -> None:
-    """LocalStack uploads to a fixed artifacts bucket; moto's backends are shared by every server in the
-    process, so a second stack in one test session would find it already there (see the report)."""
-    s3 = boto3.client("s3")
-    try:
-        objects = s3.list_objects_v2(Bucket=ARTIFACTS_BUCKET).get("Contents", [])
-    except s3.exceptions.NoSuchBucket:
-        return
-    for obj in objects:
-        s3.delete_object(Bucket=ARTIFACTS_BUCKET, Key=obj["Key"])
-    s3.delete_bucket(Bucket=ARTIFACTS_BUCKET)
-
-
 @pytest.fixture(scope="module")
 def stack(moto_aws: EmbeddedAws) -> Iterator[LocalStack]:
-    drop_artifacts_bucket()
     deployed = LocalStack(moto_aws, stack_name=f"huracan-api-{uuid.uuid4().hex[:6]}").deploy()
-    drop_artifacts_bucket()
     yield deployed
 
 
