@@ -99,16 +99,17 @@ def digest(*paths: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def build_layer(py: str | None) -> Path:
-    """The ServingLayer as ``sam build`` makes it (its Makefile), cached by requirements + Makefile hash."""
-    key = digest(LAYER_DIR / "requirements.txt", LAYER_DIR / "Makefile") + ("-py312" if py else "-nopyc")
-    out = CACHE / f"layer-{key}"
+def build_layer(py: str | None, target: str = "build-ServingLayer", requirements: Path | None = None) -> Path:
+    """A layer as ``sam build`` makes it (its Makefile target), cached by requirements + Makefile hash."""
+    requirements = requirements or LAYER_DIR / "requirements.txt"
+    key = digest(requirements, LAYER_DIR / "Makefile") + ("-py312" if py else "-nopyc")
+    out = CACHE / f"layer-{target}-{key}"
     python = py or sys.executable
     if not (out / "python").is_dir():
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         subprocess.run(
-            ["make", "-s", "-f", str(LAYER_DIR / "Makefile"), "build-ServingLayer", f"ARTIFACTS_DIR={tmp}",
+            ["make", "-s", "-f", str(LAYER_DIR / "Makefile"), target, f"ARTIFACTS_DIR={tmp}",
              f"PROJECT_ROOT={ROOT}", f"PYTHON={python}"],
             cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
@@ -253,10 +254,15 @@ def main() -> None:
     # Lambda's code and layer are read-only: nothing may cache a .pyc that the next run would reuse.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
 
+    reporting = build_layer(py, "build-ReportingLayer", ROOT / "layers" / "reporting" / "requirements.txt")
+    figures["reporting_layer_mb"] = round(dir_mb(reporting), 1)
+    serving_layer = layer
     for fn in sorted(p.parent for p in (ROOT / "functions").glob("*/app.py")):
         name = fn.name
+        # template.yaml: the daily summary runs on the ReportingLayer (matplotlib), the rest on the ServingLayer
+        layer = reporting if name == "daily_summary" else serving_layer
         extra = function_requirements(fn)
-        size = dir_mb(fn) + layer_mb + (dir_mb(extra) if extra else 0.0)
+        size = dir_mb(fn) + dir_mb(layer) + (dir_mb(extra) if extra else 0.0)
         figures[f"{name}_package_mb"] = round(size, 1)
         if py:
             path = [fn, *([extra] if extra else []), layer / "python", runtime]
@@ -286,6 +292,7 @@ def main() -> None:
             f"package {size:6.1f} MB, forbidden modules: {sorted({m.split('.')[0] for m in forbidden}) or 'none'}"
         )
 
+    layer = serving_layer
     # model load in evaluate_signals, after its import, in fresh interpreters
     registry_dir = CACHE / "registry"
     model_id = publish_model(registry_dir)

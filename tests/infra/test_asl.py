@@ -136,7 +136,8 @@ def _run_timer(status_before: str | None) -> tuple[dict[str, Any], dict[str, Any
     """Run one execution whose resolver does not exist; return (execution, trade item, DLQ messages)."""
     template = load_template()
     sample = json.loads((ROOT / "events/resolver_input.json").read_text(encoding="utf-8"))
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    # use_docker explicitly: without Docker the resolver cannot run, whatever another server set process-wide
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}}):
         ddb = boto3.client("dynamodb", region_name=REGION)
         ddb.create_table(**dynamodb_table_kwargs(template, "ShadowTradesTable", "shadow_trades"))
         if status_before is not None:

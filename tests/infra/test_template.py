@@ -176,10 +176,30 @@ def test_globals_run_python312_traced_with_the_serving_layer(template: dict[str,
     glob = template["Globals"]["Function"]
     assert glob["Runtime"] == "python3.12"
     assert glob["Tracing"] == "Active"
-    assert glob["Layers"] == [{"Ref": "ServingLayer"}]
-    layer = template["Resources"]["ServingLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "makefile"
-    assert glob["Architectures"] == layer["Properties"]["CompatibleArchitectures"]
+    assert "Layers" not in glob  # SAM would add a global layer to every function's own list
+    layers = {
+        lid: res["Properties"]["Layers"]
+        for lid, res in template["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
+    # the daily report gets matplotlib (ReportingLayer); everything else serves with the lean ServingLayer
+    assert layers.pop("DailySummaryFunction") == [{"Ref": "ReportingLayer"}]
+    assert layers and all(v == [{"Ref": "ServingLayer"}] for v in layers.values())
+    for name in ("ServingLayer", "ReportingLayer"):
+        layer = template["Resources"][name]
+        assert layer["Metadata"]["BuildMethod"] == "makefile"
+        assert glob["Architectures"] == layer["Properties"]["CompatibleArchitectures"]
+
+
+def test_reporting_layer_is_the_serving_layer_without_onnxruntime_plus_matplotlib() -> None:
+    def pins(path: str) -> set[str]:
+        text = (ROOT / path).read_text().splitlines()
+        return {ln.strip() for ln in text if ln.strip() and not ln.startswith("#")}
+
+    serving, reporting = pins("layers/serving/requirements.txt"), pins("layers/reporting/requirements.txt")
+    assert serving - {p for p in serving if p.startswith("onnxruntime")} <= reporting
+    assert not any(p.startswith("onnxruntime") for p in reporting)
+    assert any(p.startswith("matplotlib==") for p in reporting)
 
 
 def test_serving_layer_build_ships_huracan_without_pandas_or_sklearn() -> None:
