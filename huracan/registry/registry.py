@@ -394,22 +394,7 @@ class ModelRegistry:
                 raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}: nothing published yet")
             if cached is not None and cached[0] == pointer.model_id and cached[1] == pointer.manifest_sha256:
                 return cached[0], cached[2]
-            try:
-                verified = self._verify_version(
-                    name, _hex_of(pointer.model_id), expected_manifest_sha256=pointer.manifest_sha256, all_files=True
-                )
-            except ModelNotFoundError as exc:
-                raise ModelVerificationError(
-                    f"{LATEST_FILE} names a model that is not stored",
-                    model_id=pointer.model_id,
-                    file=f"{name}/{LATEST_FILE}",
-                ) from exc
-            if int(verified.manifest["version"]) != pointer.version:
-                raise ModelVerificationError(
-                    f"{LATEST_FILE} names version {pointer.version} but the manifest is version {verified.manifest['version']}",
-                    model_id=pointer.model_id,
-                    file=LATEST_FILE,
-                )
+            verified = self._verify_pointer(name, pointer, all_files=True)
             model = self._model_from(verified)
         except RegistryError as err:
             self.last_errors[name] = err
@@ -495,22 +480,7 @@ class ModelRegistry:
         pointer = self._read_pointer(name, check_manifest=False)
         if pointer is None:
             raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}: nothing published yet")
-        try:
-            verified = self._verify_version(
-                name, _hex_of(pointer.model_id), expected_manifest_sha256=pointer.manifest_sha256, files=files
-            )
-        except ModelNotFoundError as exc:
-            raise ModelVerificationError(
-                f"{LATEST_FILE} names a model that is not stored",
-                model_id=pointer.model_id,
-                file=f"{name}/{LATEST_FILE}",
-            ) from exc
-        if int(verified.manifest["version"]) != pointer.version:
-            raise ModelVerificationError(
-                f"{LATEST_FILE} names version {pointer.version} but the manifest is version {verified.manifest['version']}",
-                model_id=pointer.model_id,
-                file=LATEST_FILE,
-            )
+        verified = self._verify_pointer(name, pointer, files=files)
         return pointer, verified.manifest, verified.files
 
     # --- internals ----------------------------------------------------------------------------------
@@ -643,6 +613,27 @@ class ModelRegistry:
                 actual=sha256_hex(back),
             )
         log.info("%s latest -> %s v%d (%s)", pointer.name, pointer.model_id, pointer.version, pointer.reason)
+
+    def _verify_pointer(self, name: str, pointer: LatestPointer, **scope: Any) -> Any:
+        """The version ``latest.json`` names, verified; a pointer that names nothing stored, or another version
+        than its manifest, is refused (one check for every reader of the pointer)."""
+        try:
+            verified = self._verify_version(
+                name, _hex_of(pointer.model_id), expected_manifest_sha256=pointer.manifest_sha256, **scope
+            )
+        except ModelNotFoundError as exc:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} names a model that is not stored",
+                model_id=pointer.model_id,
+                file=f"{name}/{LATEST_FILE}",
+            ) from exc
+        if int(verified.manifest["version"]) != pointer.version:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} names version {pointer.version} but the manifest is version {verified.manifest['version']}",
+                model_id=pointer.model_id,
+                file=LATEST_FILE,
+            )
+        return verified
 
     def _verify_version(
         self,
