@@ -16,11 +16,20 @@ therefore divides each class probability by ``prior ** alpha``; ``alpha`` is pic
 at the end of the training bars (never the test) as the one with the best balanced accuracy (mean
 per-class recall) among those whose accuracy is at least the rule's there. The detector **replaces the
 rule** only when, on the test bars, its accuracy beats the rule's with the paired block-bootstrap interval
-of the difference above 0 *and* its balanced accuracy is not below the rule's.
+of the difference above 0, its balanced accuracy is not below the rule's, *and* that balanced accuracy
+beats chance by :data:`CHANCE_MARGIN` (a detector that names one regime always is not a detector).
+
+Publishing (:func:`publish_regime_detector`): a detector that replaces the rule becomes the champion of
+its own registry name, ``regime_detector`` (files in :mod:`huracan.registry.detector`, plus ``model.onnx``
+so Lambda serves it without LightGBM); one that does not is stored as a candidate with its reasons and
+never served. Its readiness is independent of the meta-label model's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +42,18 @@ from huracan.core.features import BAR_FEATURES, BAR_SEC, features_history
 from huracan.core.regime import REGIMES, RuleRegime, regime_names
 from huracan.learning.cv import purge_before
 from huracan.learning.evaluate import BootstrapPlan, Estimate, bootstrap_mean
+from huracan.registry.detector import REGIME_DETECTOR_NAME, DetectorSpec, detector_files
+from huracan.registry.model import FILE_FEATURES, FILE_MODEL, model_id_for, sha256_hex
+from huracan.registry.registry import ModelRegistry
 
 __all__ = [
     "DEFAULT_REGIME_PARAMS",
     "RegimeDetectorReport",
     "TrainedRegimeDetector",
+    "bars_snapshot_id",
+    "detector_card",
     "forward_regime_labels",
+    "publish_regime_detector",
     "train_regime_detector",
 ]
 
@@ -120,6 +135,30 @@ class TrainedRegimeDetector:
     def classify(self, features: FloatArray) -> npt.NDArray[np.str_]:
         return regime_names(self.codes(features))
 
+    @property
+    def spec(self) -> DetectorSpec:
+        return DetectorSpec(self.feature_names, self.classes, self.class_scale, self.horizon)
+
+    def files(self) -> dict[str, bytes]:
+        """The registry's three prediction files (the decision's ``class_scale`` is in ``features.json``)."""
+        return detector_files(self.booster_text, self.spec)
+
+    @property
+    def model_id(self) -> str:
+        """The id the registry gives this detector (same rule as a meta-label model's)."""
+        return model_id_for({fn: sha256_hex(data) for fn, data in self.files().items()})
+
+    @staticmethod
+    def from_files(files: Mapping[str, bytes]) -> TrainedRegimeDetector:
+        spec = DetectorSpec.from_bytes(files[FILE_FEATURES])
+        return TrainedRegimeDetector(
+            booster_text=files[FILE_MODEL].decode("utf-8"),
+            feature_names=spec.feature_names,
+            classes=spec.classes,
+            horizon=spec.horizon,
+            class_scale=spec.class_scale,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The artifact: booster text plus what is needed to read its output."""
         return {
@@ -155,6 +194,11 @@ def _balanced_accuracy(y: npt.NDArray[np.int8], pred: npt.NDArray[np.int8]) -> f
     recalls = [float(np.mean(pred[y == c] == c)) for c in range(len(REGIMES)) if np.any(y == c)]
     return float(np.mean(recalls)) if recalls else float("nan")
 
+
+#: Balanced accuracy a replacing detector must beat chance (1/3 for three regimes) by: one that answers
+#: RANGE (nearly) always scores exactly 1/3 and, served, would block every runner signal; on nights when
+#: the rule itself is near chance it could otherwise win on plain accuracy alone.
+CHANCE_MARGIN = 0.02
 
 ALPHAS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -221,7 +265,8 @@ def train_regime_detector(
     bplan = plan or BootstrapPlan(n_boot=300, block_len=horizon)
     gain = bootstrap_mean(hit_model - hit_rule, bplan)
     ba, rba = _balanced_accuracy(y, pred), _balanced_accuracy(y, rule)
-    replaces = bool(gain.lo > 0) and ba >= rba
+    above_chance = ba >= 1.0 / len(REGIMES) + CHANCE_MARGIN
+    replaces = bool(gain.lo > 0) and ba >= rba and above_chance
     acc, racc = float(hit_model.mean()), float(hit_rule.mean())
     why = (
         "replaces the rule"
@@ -229,7 +274,11 @@ def train_regime_detector(
         else (
             "the rule stays (no significant accuracy gain)"
             if gain.lo <= 0
-            else "the rule stays (balanced accuracy lower)"
+            else (
+                "the rule stays (balanced accuracy lower)"
+                if ba < rba
+                else "the rule stays (balanced accuracy no better than always naming one regime)"
+            )
         )
     )
     detail = (
@@ -251,4 +300,69 @@ def train_regime_detector(
         detail=detail,
         params=p,
         detector=det,
+    )
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(float(x)) else None
+
+
+def detector_card(report: RegimeDetectorReport) -> dict[str, Any]:
+    """The detector's model card ``metrics`` (plain JSON; NaN as None, which model cards require)."""
+    g = report.accuracy_gain
+    return {
+        "n_train": report.n_train,
+        "n_test": report.n_test,
+        "horizon": report.horizon,
+        "accuracy": _finite(report.accuracy),
+        "rule_accuracy": _finite(report.rule_accuracy),
+        "accuracy_gain": {"value": _finite(g.value), "lo": _finite(g.lo), "hi": _finite(g.hi)},
+        "balanced_accuracy": _finite(report.balanced_accuracy),
+        "rule_balanced_accuracy": _finite(report.rule_balanced_accuracy),
+        "class_share_test": {k: _finite(v) for k, v in report.class_share_test.items()},
+        "alpha": report.alpha,
+        "replaces_rule": report.replaces_rule,
+    }
+
+
+def bars_snapshot_id(bars: BarArrays) -> str:
+    """What the detector learned from: a hash of the bars' times and closes (the detector needs no rows)."""
+    h = hashlib.sha256(np.ascontiguousarray(bars.ts).tobytes())
+    h.update(np.ascontiguousarray(bars.close, dtype=np.float64).tobytes())
+    return f"bars:{len(bars)}:{h.hexdigest()[:16]}"
+
+
+def publish_regime_detector(
+    registry: ModelRegistry,
+    report: RegimeDetectorReport,
+    *,
+    code_git_sha: str,
+    data_snapshot_id: str,
+    created_at: str | None = None,
+    windows: Mapping[str, Any] | None = None,
+    name: str = REGIME_DETECTOR_NAME,
+) -> str:
+    """Store the report's detector: the champion (served) if it replaces the rule, else a candidate.
+
+    ``model.onnx`` is exported and proven against LightGBM first (raises
+    :class:`~huracan.serving.onnx_export.OnnxExportError` before anything is uploaded if it cannot be).
+    """
+    from huracan.serving.onnx_export import regime_onnx_artifacts
+
+    det = report.detector
+    if det is None:
+        raise ValueError("the report carries no detector to publish")
+    reasons = [] if report.replaces_rule else [report.detail]
+    return registry.register_files(
+        det.files(),
+        code_git_sha=code_git_sha,
+        data_snapshot_id=data_snapshot_id,
+        metrics=detector_card(report),
+        notes=report.detail,
+        name=name,
+        stage="champion" if report.replaces_rule else "candidate",
+        readiness={"ready": report.replaces_rule, "summary": report.detail, "reasons": reasons},
+        windows=windows,
+        created_at=created_at,
+        extra_files=regime_onnx_artifacts(det.booster_text, det.feature_names),
     )

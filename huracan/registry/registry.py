@@ -40,7 +40,14 @@ import numpy as np
 
 from huracan.core.timeutil import format_ts, parse_ts
 from huracan.registry.errors import BlobNotFoundError, ModelNotFoundError, ModelVerificationError, RegistryError
-from huracan.registry.model import PREDICTION_FILES, MetaLabelModel, model_id_for, sha256_hex
+from huracan.registry.model import (
+    FILE_CALIBRATION,
+    FILE_FEATURES,
+    PREDICTION_FILES,
+    MetaLabelModel,
+    model_id_for,
+    sha256_hex,
+)
 from huracan.registry.signing import LocalKeySigner, Signer
 from huracan.registry.store import BlobStore, LocalStore, open_store
 
@@ -257,11 +264,100 @@ class ModelRegistry:
         as a champion; a damaged stored copy is rewritten. ``extra_files`` (plus the registry's
         ``extra_artifacts``) are stored, hashed and signed with a new version, outside the model id.
         """
+        mlm = MetaLabelModel.from_lightgbm(model)
+
+        def export(version: int, created_text: str) -> tuple[str, bytes]:
+            exported = mlm.with_metadata(name=name, version=version, model_id=mlm.model_id, created_at=created_text)
+            return f"{name}_v{version}.pkl", pickle.dumps(exported, protocol=pickle.HIGHEST_PROTOCOL)
+
+        return self._register(
+            name,
+            mlm.files(),
+            code_git_sha=code_git_sha,
+            data_snapshot_id=data_snapshot_id,
+            metrics=metrics,
+            notes=notes,
+            stage=stage,
+            readiness=readiness,
+            windows=windows if windows is not None else mlm.metadata.get("windows"),
+            created_at=created_at if created_at is not None else mlm.metadata.get("created_at"),
+            extra_files=extra_files,
+            hook_model=mlm,
+            export=export,
+        )
+
+    def register_files(
+        self,
+        files: Mapping[str, bytes],
+        code_git_sha: str,
+        data_snapshot_id: str,
+        metrics: Mapping[str, Any],
+        notes: str = "",
+        *,
+        name: str,
+        stage: Stage = "champion",
+        readiness: Any = None,
+        windows: Mapping[str, Any] | None = None,
+        created_at: str | datetime | None = None,
+        extra_files: Mapping[str, bytes] | None = None,
+    ) -> str:
+        """Store a model that is not a meta-label model (the multiclass regime detector) from its own files.
+
+        ``files`` are exactly the three prediction files (``model.lgb.txt``, ``calibration.json``,
+        ``features.json``, the latter two JSON), so the version gets the same id rule, manifest,
+        signature, read-back verification and ``latest.json`` switch as :meth:`register_model`. What the
+        files mean is the caller's contract (see :mod:`huracan.registry.detector`); the registry neither
+        runs the ``extra_artifacts`` hook (it is written for meta-label models) nor writes a ``.pkl``
+        export (Hamilton's pickle contract is the meta-label model's): pass ``model.onnx`` in
+        ``extra_files``.
+        """
+        if set(files) != set(PREDICTION_FILES):
+            raise ValueError(f"a model version is exactly the files {list(PREDICTION_FILES)}, got {sorted(files)}")
+        prediction = {fn: bytes(files[fn]) for fn in PREDICTION_FILES}
+        return self._register(
+            name,
+            prediction,
+            code_git_sha=code_git_sha,
+            data_snapshot_id=data_snapshot_id,
+            metrics=metrics,
+            notes=notes,
+            stage=stage,
+            readiness=readiness,
+            windows=windows,
+            created_at=created_at,
+            extra_files=extra_files,
+            hook_model=None,
+            export=None,
+        )
+
+    def _register(
+        self,
+        name: str,
+        prediction: Mapping[str, bytes],
+        *,
+        code_git_sha: str,
+        data_snapshot_id: str,
+        metrics: Mapping[str, Any],
+        notes: str,
+        stage: Stage,
+        readiness: Any,
+        windows: Any,
+        created_at: Any,
+        extra_files: Mapping[str, bytes] | None,
+        hook_model: MetaLabelModel | None,
+        export: Callable[[int, str], tuple[str, bytes]] | None,
+    ) -> str:
+        """The one publishing path (see the module docstring for its order) behind both ``register_*``."""
         _check_name(name)
         if stage not in ("champion", "candidate"):
             raise ValueError(f"stage must be 'champion' or 'candidate', got {stage!r}")
-        mlm = MetaLabelModel.from_lightgbm(model)
-        model_id = mlm.model_id
+        try:
+            features = json.loads(prediction[FILE_FEATURES])
+            feature_names = [str(n) for n in features["names"]]
+            calibration_kind = str(json.loads(prediction[FILE_CALIBRATION])["kind"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"features.json / calibration.json are not a model's: {exc}") from exc
+        model_id = model_id_for({fn: sha256_hex(data) for fn, data in prediction.items()})
         hex_id = _hex_of(model_id)
         pointer = self._read_pointer(name, check_manifest=True)
 
@@ -277,15 +373,12 @@ class ModelRegistry:
         if verified is None:
             self.signer.public_key_pem()  # fail before uploading if the key is unusable; creates a local key
             version = old_version if old_version is not None else self._next_version(name)
-            created = created_at if created_at is not None else mlm.metadata.get("created_at")
-            if created is None:
-                created = self._clock()
+            created = created_at if created_at is not None else self._clock()
             created_text = format_ts(created if isinstance(created, datetime) else parse_ts(str(created)))
-            windows_data = windows if windows is not None else mlm.metadata.get("windows")
-            pkl_name = f"{name}_v{version}.pkl"
-            exported = mlm.with_metadata(name=name, version=version, model_id=model_id, created_at=created_text)
-            extras = self._extras(mlm, extra_files, pkl_name)
-            files = {**mlm.files(), **extras, pkl_name: pickle.dumps(exported, protocol=pickle.HIGHEST_PROTOCOL)}
+            exported = export(version, created_text) if export is not None else None
+            pkl_name = exported[0] if exported is not None else None
+            extras = self._extras(hook_model, extra_files, pkl_name)
+            files = {**prediction, **extras, **(dict([exported]) if exported is not None else {})}
             manifest = {
                 "schema": MANIFEST_SCHEMA,
                 "name": name,
@@ -296,10 +389,10 @@ class ModelRegistry:
                 "files": {fn: {"sha256": sha256_hex(data), "size": len(data)} for fn, data in sorted(files.items())},
                 "prediction_files": list(PREDICTION_FILES),
                 "export_file": pkl_name,
-                "features": list(mlm.feature_names),
-                "calibration": mlm.calibration.kind,
+                "features": feature_names,
+                "calibration": calibration_kind,
                 "metrics": _plain(metrics),
-                "windows": _plain(windows_data),
+                "windows": _plain(windows),
                 "data_snapshot_id": data_snapshot_id,
                 "code_git_sha": code_git_sha,
                 "notes": notes,
@@ -370,7 +463,10 @@ class ModelRegistry:
         hex_id = _hex_of(model_id)
         name = self._locate(model_id)
         verified = self._verify_version(name, hex_id, all_files=True)
-        data = verified.files[str(verified.manifest["export_file"])]
+        export_file = verified.manifest.get("export_file")
+        if not export_file:
+            raise ModelNotFoundError(f"{model_id} ({name}) has no pickle export: only meta-label models carry one")
+        data = verified.files[str(export_file)]
         target = Path(export_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -485,9 +581,12 @@ class ModelRegistry:
 
     # --- internals ----------------------------------------------------------------------------------
 
-    def _extras(self, mlm: MetaLabelModel, extra_files: Mapping[str, bytes] | None, pkl_name: str) -> dict[str, bytes]:
+    def _extras(
+        self, mlm: MetaLabelModel | None, extra_files: Mapping[str, bytes] | None, pkl_name: str | None
+    ) -> dict[str, bytes]:
         """Hook output plus ``extra_files``; names must be plain and must not shadow the registry's own."""
-        extras: dict[str, bytes] = dict(self._extra_artifacts(mlm)) if self._extra_artifacts is not None else {}
+        hook = self._extra_artifacts
+        extras: dict[str, bytes] = dict(hook(mlm)) if hook is not None and mlm is not None else {}
         extras.update(extra_files or {})
         for fn, data in extras.items():
             if fn in _RESERVED_FILES or fn == pkl_name or not _FILE_RE.match(fn):

@@ -20,6 +20,11 @@ signal: the decision is a conditional put on ``signal_id``, the trade a conditio
 its decision (``AlreadyExists``), reads it back, and completes whatever the first attempt left undone, using
 the *stored* decision, so the first decision wins even if a new model was published in between. This costs
 nothing on the normal path, whereas the idempotency utility would add two writes per record.
+
+Regime: when a trained detector is served (``regime_provider``, issue 6: published only when it beats the
+rule), the batch's signal rows are classified by it in one call and decisions record
+``regime_source="detector:<model_id>"``; otherwise, or if the detector fails on the batch, the rule
+classifies them (``regime_source="rule"``).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from huracan.core.features import (
 )
 from huracan.core.gates import Decision, evaluate_gates
 from huracan.core.records import Bar, InvalidRecord, Signal, parse_record
-from huracan.core.regime import RuleRegime
+from huracan.core.regime import REGIMES, RuleRegime
 from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.service.entities import DecisionRecord, ParkedRecord, ShadowTradeRecord, TimerStart
 
@@ -64,9 +69,11 @@ __all__ = [
     "ModelProvider",
     "Predict",
     "PreparedBatch",
+    "RegimeProvider",
     "SignalService",
     "Store",
     "Timers",
+    "no_detector",
     "no_model",
     "shadow_id_for",
 ]
@@ -81,6 +88,17 @@ ModelProvider = Callable[[], "tuple[str, Predict] | None"]
 
 def no_model() -> tuple[str, Predict] | None:
     """The provider until the registry is plugged in: no model, so the gates use the documented prior."""
+    return None
+
+
+#: Names a regime per row of an ``(m, len(MODEL_FEATURES))`` matrix.
+Classify = Callable[[FloatArray], "npt.NDArray[np.str_]"]
+#: Returns the served regime detector as ``(model_id, classify)``, or None: the rule classifies.
+RegimeProvider = Callable[[], "tuple[str, Classify] | None"]
+
+
+def no_detector() -> tuple[str, Classify] | None:
+    """No trained detector served: the rule classifies every signal."""
     return None
 
 
@@ -204,6 +222,7 @@ class SignalService:
         log: LogSink,
         model_provider: ModelProvider = no_model,
         regime_rule: RuleRegime | None = None,
+        regime_provider: RegimeProvider = no_detector,
         prices_ttl_days: int = 35,
         decisions_ttl_days: int = 400,
     ) -> None:
@@ -214,6 +233,7 @@ class SignalService:
         self.log = log
         self.model_provider = model_provider
         self.regime_rule = regime_rule or RuleRegime()
+        self.regime_provider = regime_provider
         self.costs = CostModel(config.costs)
         self.prices_ttl_sec = prices_ttl_days * DAY_SEC
         self.decisions_ttl_sec = decisions_ttl_days * DAY_SEC
@@ -354,16 +374,38 @@ class SignalService:
                     f"model {model_id} failed to predict, using the prior: {exc}", extra=_ids(model_id=model_id)
                 )
                 probs, model_id = None, None
+        regimes, regime_source = self._regimes(matrix)
         for j, (slot, sig, _) in enumerate(ready):
             try:
                 slot.evaluated = self._evaluate_one(
-                    sig, matrix[j], None if probs is None else float(probs[j]), model_id
+                    sig, matrix[j], None if probs is None else float(probs[j]), model_id, str(regimes[j]), regime_source
                 )
             except Exception as exc:  # broken input for the gates: permanent
                 batch.park_later([slot], f"evaluation failed: {type(exc).__name__}: {exc}")
 
-    def _evaluate_one(self, sig: Signal, row: FloatArray, prob: float | None, model_id: str | None) -> _Evaluated:
-        regime = self.regime_rule.classify_one(row)
+    def _regimes(self, matrix: FloatArray) -> tuple[npt.NDArray[np.str_], str]:
+        """One regime per signal row, all in one call: the served detector's, else (or if it fails) the rule's."""
+        detector = self.regime_provider()
+        if detector is not None:
+            det_id, classify = detector
+            try:
+                names = np.asarray(classify(matrix))
+                if names.shape != (len(matrix),) or not np.isin(names, REGIMES).all():
+                    raise ValueError(f"expected {len(matrix)} regime names, got {names.shape} {names[:3].tolist()}")
+                return names, f"detector:{det_id}"
+            except Exception as exc:  # a broken detector must not stop the lab: the rule classifies
+                self.log.error(f"regime detector {det_id} failed, using the rule: {exc}", extra=_ids())
+        return self.regime_rule.classify(matrix), "rule"
+
+    def _evaluate_one(
+        self,
+        sig: Signal,
+        row: FloatArray,
+        prob: float | None,
+        model_id: str | None,
+        regime: str,
+        regime_source: str = "rule",
+    ) -> _Evaluated:
         if prob is not None and not (0.0 <= prob <= 1.0):
             prob = None  # a model answer outside [0, 1] is not a probability: use the prior, say so
         decision: Decision = evaluate_gates(
@@ -395,7 +437,7 @@ class SignalService:
             prob=_clean(decision.prob),
             prob_source=decision.prob_source,
             regime=decision.regime,
-            regime_source="rule",
+            regime_source=regime_source,
             model_id=decision.model_id,
             config_version=decision.config_version,
             expected_return_bps=_clean(decision.expected_return_bps),

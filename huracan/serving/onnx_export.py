@@ -11,8 +11,13 @@ doubles.
 LightGBM's missing-value rules are carried over node by node: ``missing_type=NaN`` sends NaN the
 default way; ``missing_type=None`` treats NaN as 0, so NaN follows ``0 <= threshold``; and, as LightGBM's
 predict does, any ``|x| <= 1e-35`` is scored as exactly 0 (it matters on ``+-kZeroThreshold`` splits). ``zero_as_missing``
-(``missing_type=Zero``), categorical splits, linear trees, multiclass and random-forest averaging have no
-faithful ONNX form here and are refused rather than approximated.
+(``missing_type=Zero``), categorical splits, linear trees and random-forest averaging have no faithful ONNX
+form here and are refused rather than approximated.
+
+Multiclass (``objective=multiclass``, the regime detector): LightGBM grows ``num_class`` trees per round
+and tree ``i`` scores class ``i % num_class``. :func:`export_multiclass_onnx` writes them into one
+``TreeEnsemble`` with ``n_targets=num_class`` (each leaf tagged with its tree's class), giving the
+``(m, num_class)`` raw scores, and a float64 ``Softmax`` over them gives LightGBM's class probabilities.
 
 :func:`export_onnx` also proves itself before returning: it scores probe rows built from every split
 threshold (the threshold, the doubles either side of it, NaN and 0) with both LightGBM and onnxruntime
@@ -36,14 +41,17 @@ __all__ = [
     "MAX_ABS_DIFF",
     "META_FEATURES",
     "META_LIGHTGBM_SHA256",
+    "META_NUM_CLASS",
     "META_SIGMOID",
     "ONNX_FILE",
     "OUTPUT_PROBABILITY",
     "OUTPUT_RAW",
     "OnnxExportError",
+    "export_multiclass_onnx",
     "export_onnx",
     "onnx_artifacts",
     "probe_rows",
+    "regime_onnx_artifacts",
 ]
 
 ONNX_FILE = "model.onnx"
@@ -54,6 +62,8 @@ OUTPUT_PROBABILITY = "probability"
 META_LIGHTGBM_SHA256 = "huracan.lightgbm_model_sha256"
 META_FEATURES = "huracan.features"
 META_SIGMOID = "huracan.sigmoid"
+#: Multiclass graphs only: the number of classes (columns of both outputs).
+META_NUM_CLASS = "huracan.num_class"
 #: The equality the export guarantees against LightGBM (the task's bar is 1e-6).
 MAX_ABS_DIFF = 1e-9
 _OPSET = 18
@@ -71,8 +81,10 @@ def _booster_of(model: Any) -> tuple[Any, str]:
     """A LightGBM Booster and its text for a Booster, a fitted LGBMClassifier or a MetaLabelModel."""
     import lightgbm
 
-    if isinstance(model, MetaLabelModel):
-        return lightgbm.Booster(model_str=model.booster_text), model.booster_text
+    own_text = getattr(model, "booster_text", None)  # a MetaLabelModel or a TrainedRegimeDetector
+    if isinstance(model, MetaLabelModel) or isinstance(own_text, str):
+        text_ = model.booster_text if isinstance(model, MetaLabelModel) else str(own_text)
+        return lightgbm.Booster(model_str=text_), text_
     booster = getattr(model, "booster_", None) or model
     if not isinstance(booster, lightgbm.Booster):
         raise TypeError(f"expected a lightgbm.Booster, LGBMClassifier or MetaLabelModel, got {type(model).__name__}")
@@ -97,7 +109,8 @@ def _sigmoid_of(dump: Mapping[str, Any]) -> float:
 class _Trees:
     """Accumulates TreeEnsemble (ai.onnx.ml v5) node and leaf arrays from LightGBM tree dicts."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_targets: int = 1) -> None:
+        self.n_targets = n_targets
         self.featureids: list[int] = []
         self.splits: list[float] = []
         self.tracks_true: list[int] = []
@@ -106,20 +119,29 @@ class _Trees:
         self.false_ids: list[int] = []
         self.false_leaf: list[int] = []
         self.leaf_weights: list[float] = []
+        self.leaf_targets: list[int] = []
         self.roots: list[int] = []
-        self.constant = 0.0
+        #: Per target, the sum of the trees that never split.
+        self.constants: list[float] = [0.0] * n_targets
+        self._target = 0
 
-    def add_tree(self, index: int, tree: Mapping[str, Any]) -> None:
+    @property
+    def constant(self) -> float:
+        return self.constants[0]
+
+    def add_tree(self, index: int, tree: Mapping[str, Any], target: int = 0) -> None:
         if "leaf_coeff" in tree or "leaf_features" in tree:
             raise OnnxExportError(f"tree {index} is a linear tree; ONNX TreeEnsemble has constant leaves only")
         if "leaf_value" in tree:  # a tree that never split: a constant
-            self.constant += float(tree["leaf_value"])
+            self.constants[target] += float(tree["leaf_value"])
             return
+        self._target = target
         self.roots.append(self._node(index, tree))
 
     def _child(self, index: int, child: Mapping[str, Any]) -> tuple[int, int]:
         if "leaf_value" in child:
             self.leaf_weights.append(float(child["leaf_value"]))
+            self.leaf_targets.append(self._target)
             return len(self.leaf_weights) - 1, 1
         return self._node(index, child), 0
 
@@ -146,13 +168,19 @@ class _Trees:
         return at
 
 
-def _graph(trees: _Trees, n_features: int, sigmoid: float, metadata: Mapping[str, str]) -> bytes:
+def _graph(trees: _Trees, n_features: int, sigmoid: float | None, metadata: Mapping[str, str]) -> bytes:
+    """The graph: zero-snap the input, sum the trees per target, then the link in float64.
+
+    ``sigmoid`` is the binary link's scale; None means multiclass (softmax over the targets).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    raw_name = "tree_sum" if trees.constant != 0.0 or not trees.roots else OUTPUT_RAW
+    k = trees.n_targets
+    constants = np.asarray(trees.constants, dtype=np.float64)
+    has_constant = bool(np.any(constants != 0.0))
+    raw_name = "tree_sum" if has_constant or not trees.roots else OUTPUT_RAW
     initializers = [
-        numpy_helper.from_array(np.array([sigmoid], dtype=np.float64), "sigmoid_scale"),
         numpy_helper.from_array(np.array([_ZERO_THRESHOLD], dtype=np.float64), "zero_threshold"),
         numpy_helper.from_array(np.array([0.0], dtype=np.float64), "zero"),
     ]
@@ -170,8 +198,8 @@ def _graph(trees: _Trees, n_features: int, sigmoid: float, metadata: Mapping[str
                 [raw_name],
                 domain="ai.onnx.ml",
                 aggregate_function=1,  # SUM
-                post_transform=0,  # NONE: the logistic is applied below, in double
-                n_targets=1,
+                post_transform=0,  # NONE: the link is applied below, in double
+                n_targets=k,
                 tree_roots=trees.roots,
                 nodes_featureids=trees.featureids,
                 nodes_splits=numpy_helper.from_array(np.asarray(trees.splits, dtype=np.float64)),
@@ -181,30 +209,35 @@ def _graph(trees: _Trees, n_features: int, sigmoid: float, metadata: Mapping[str
                 nodes_trueleafs=trees.true_leaf,
                 nodes_falsenodeids=trees.false_ids,
                 nodes_falseleafs=trees.false_leaf,
-                leaf_targetids=[0] * len(trees.leaf_weights),
+                leaf_targetids=trees.leaf_targets,
                 leaf_weights=numpy_helper.from_array(np.asarray(trees.leaf_weights, dtype=np.float64)),
             )
         )
-    if raw_name != OUTPUT_RAW and trees.roots:
-        initializers.append(numpy_helper.from_array(np.array([trees.constant], dtype=np.float64), "constant_trees"))
+    if raw_name != OUTPUT_RAW:
+        initializers.append(numpy_helper.from_array(constants, "constant_trees"))
+        if not trees.roots:  # every tree is a constant: an (m, k) block of them, whatever X holds
+            initializers.append(numpy_helper.from_array(np.array([0], dtype=np.int64), "zero_i"))
+            initializers.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "one_i"))
+            initializers.append(numpy_helper.from_array(np.array([k], dtype=np.int64), "k_i"))
+            nodes.append(helper.make_node("Shape", [INPUT_NAME], ["x_shape"]))
+            nodes.append(helper.make_node("Slice", ["x_shape", "zero_i", "one_i"], ["rows"]))
+            nodes.append(helper.make_node("Concat", ["rows", "k_i"], ["out_shape"], axis=0))
+            value = numpy_helper.from_array(np.array([0.0], dtype=np.float64))
+            nodes.append(helper.make_node("ConstantOfShape", ["out_shape"], [raw_name], value=value))
         nodes.append(helper.make_node("Add", [raw_name, "constant_trees"], [OUTPUT_RAW]))
-    elif raw_name != OUTPUT_RAW:  # every tree is a constant: an (m, 1) column of it, whatever X holds
-        initializers.append(numpy_helper.from_array(np.array([0], dtype=np.int64), "zero_i"))
-        initializers.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "one_i"))
-        nodes.append(helper.make_node("Shape", [INPUT_NAME], ["x_shape"]))
-        nodes.append(helper.make_node("Slice", ["x_shape", "zero_i", "one_i"], ["rows"]))
-        nodes.append(helper.make_node("Concat", ["rows", "one_i"], ["out_shape"], axis=0))
-        value = numpy_helper.from_array(np.array([trees.constant], dtype=np.float64))
-        nodes.append(helper.make_node("ConstantOfShape", ["out_shape"], [OUTPUT_RAW], value=value))
-    nodes.append(helper.make_node("Mul", [OUTPUT_RAW, "sigmoid_scale"], ["scaled"]))
-    nodes.append(helper.make_node("Sigmoid", ["scaled"], [OUTPUT_PROBABILITY]))
+    if sigmoid is None:
+        nodes.append(helper.make_node("Softmax", [OUTPUT_RAW], [OUTPUT_PROBABILITY], axis=1))
+    else:
+        initializers.append(numpy_helper.from_array(np.array([sigmoid], dtype=np.float64), "sigmoid_scale"))
+        nodes.append(helper.make_node("Mul", [OUTPUT_RAW, "sigmoid_scale"], ["scaled"]))
+        nodes.append(helper.make_node("Sigmoid", ["scaled"], [OUTPUT_PROBABILITY]))
     graph = helper.make_graph(
         nodes,
-        "huracan_meta_label",
+        "huracan_meta_label" if sigmoid is not None else "huracan_multiclass",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.DOUBLE, ["m", n_features])],
         [
-            helper.make_tensor_value_info(OUTPUT_RAW, TensorProto.DOUBLE, ["m", 1]),
-            helper.make_tensor_value_info(OUTPUT_PROBABILITY, TensorProto.DOUBLE, ["m", 1]),
+            helper.make_tensor_value_info(OUTPUT_RAW, TensorProto.DOUBLE, ["m", k]),
+            helper.make_tensor_value_info(OUTPUT_PROBABILITY, TensorProto.DOUBLE, ["m", k]),
         ],
         initializer=initializers,
     )
@@ -299,3 +332,66 @@ def export_onnx(
 def onnx_artifacts(model: MetaLabelModel) -> dict[str, bytes]:
     """The registry hook (``ModelRegistry(extra_artifacts=onnx_artifacts)``): ``model.onnx`` for a version."""
     return {ONNX_FILE: export_onnx(model, feature_names=model.feature_names)}
+
+
+def _check_multiclass(onnx_bytes: bytes, booster: Any, X: FloatArray) -> float:
+    from huracan.serving.regime import OnnxRegimeDetector
+
+    got = OnnxRegimeDetector(onnx_bytes).proba(X)
+    want = np.asarray(booster.predict(X, num_threads=1), dtype=np.float64)
+    return float(np.max(np.abs(got - want))) if len(X) else 0.0
+
+
+def export_multiclass_onnx(
+    booster: Any, *, feature_names: Sequence[str] | None = None, check_rows: FloatArray | None = None
+) -> bytes:
+    """ONNX bytes giving exactly ``booster.predict`` (``(m, num_class)`` probabilities) of a softmax booster.
+
+    ``booster`` is a multiclass ``lightgbm.Booster`` or anything with its text as ``booster_text`` (a
+    :class:`~huracan.learning.regime_detector.TrainedRegimeDetector`). Outputs ``raw_score`` and
+    ``probability``, both ``(m, num_class)`` float64; proven against LightGBM like :func:`export_onnx`.
+    """
+    lgb_booster, text = _booster_of(booster)
+    dump = lgb_booster.dump_model()
+    objective = str(dump.get("objective", "")).split(" ")[0]
+    if objective != "multiclass":
+        raise OnnxExportError(f"only softmax multiclass models export here, got objective {objective!r}")
+    k = int(dump.get("num_class", 1))
+    if k < 2 or int(dump.get("num_tree_per_iteration", 1)) != k:
+        raise OnnxExportError(f"a multiclass model needs num_class >= 2 trees per round, got {k}")
+    if dump.get("average_output"):
+        raise OnnxExportError("random-forest averaging (average_output) is not exported")
+    names = list(feature_names) if feature_names is not None else list(dump.get("feature_names", []))
+    n_features = int(dump["max_feature_idx"]) + 1
+    if len(names) != n_features:
+        raise OnnxExportError(f"{len(names)} feature names for a booster with {n_features} features")
+    trees = _Trees(n_targets=k)
+    for i, tree in enumerate(dump.get("tree_info", [])):
+        trees.add_tree(i, tree["tree_structure"], target=i % k)
+    metadata = {
+        META_LIGHTGBM_SHA256: hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        META_FEATURES: json.dumps(names),
+        META_NUM_CLASS: str(k),
+    }
+    onnx_bytes = _graph(trees, n_features, None, metadata)
+    probes = probe_rows(dump, n_features)
+    if check_rows is not None:
+        probes = np.vstack([probes, np.asarray(check_rows, dtype=np.float64).reshape(-1, n_features)])
+    diff = _check_multiclass(onnx_bytes, lgb_booster, probes)
+    if not diff <= MAX_ABS_DIFF:
+        raise OnnxExportError(f"the ONNX graph differs from LightGBM by {diff:.3g} (> {MAX_ABS_DIFF:g})")
+    return onnx_bytes
+
+
+def regime_onnx_artifacts(
+    booster_text: str, feature_names: Sequence[str], check_rows: FloatArray | None = None
+) -> dict[str, bytes]:
+    """``model.onnx`` for a regime detector version (pass it as ``register_files(extra_files=...)``)."""
+    return {ONNX_FILE: export_multiclass_onnx(_Text(booster_text), feature_names=feature_names, check_rows=check_rows)}
+
+
+class _Text:
+    """A booster known only by its text (what the registry stores)."""
+
+    def __init__(self, booster_text: str) -> None:
+        self.booster_text = booster_text

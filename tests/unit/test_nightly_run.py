@@ -44,7 +44,7 @@ def test_planted_edge_publishes_then_a_night_without_edge_keeps_the_champion(
     assert second.report is not None and second.report.champion_model_id == first.model_id
     assert "vs_champion" in {c.name for c in second.report.verdict.checks}
     assert ports.registry.load_latest_model()[0] == first.model_id
-    stages = {m.model_id: m.stage for m in ports.registry.list_models()}
+    stages = {m.model_id: m.stage for m in ports.registry.list_models("meta_label")}
     assert stages == {first.model_id: "champion", second.candidate_id: "candidate"}
 
 
