@@ -10,6 +10,9 @@ formula is :func:`price`; the prices file is the only place a price is written.
 Every cost line has a *driver*, which is what makes it scale:
 
 - ``fixed``: per month whatever the volume (shard-hours, alarms, dashboard, custom metrics, keys, secrets);
+  custom metrics are prorated by the hour, as AWS bills them ("prorated by the hour ... metered only when
+  they're sent to CloudWatch", CloudWatch user guide): one a handler sends every minute is a whole metric-month,
+  one the daily summary sends once a day is 1/24 of one (see :func:`metric_months`);
 - ``bar`` / ``signal``: per stream record of that kind (Kinesis payload units, the evaluate handler, the
   prices and decisions tables);
 - ``trade``: per shadow trade (its item and timer start); ``resolution``: per resolved trade (the timer's
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tomllib
 from collections import defaultdict
@@ -44,6 +48,7 @@ __all__ = [
     "Target",
     "cost_main",
     "load_prices",
+    "metric_months",
     "price",
     "stack_shape",
 ]
@@ -71,6 +76,8 @@ class StackShape:
     kms_keys: int
     secrets: int
     table_logical_ids: tuple[str, ...] = ()
+    #: (namespace, metric, dimensions) of custom metrics an alarm watches: they exist even when no replay sees them
+    alarm_metrics: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,18 +133,52 @@ def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def stack_shape(template_path: Path = TEMPLATE_PATH) -> StackShape:
-    """Read memory sizes and the fixed resources from the template (SAM Globals + per-function overrides)."""
+def _parameter_values(tpl: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    values = {k: str(v["Default"]) for k, v in (tpl.get("Parameters") or {}).items() if "Default" in v}
+    return values | {k: str(v) for k, v in overrides.items()}
+
+
+def _condition(tpl: Mapping[str, Any], node: Any, params: Mapping[str, str]) -> bool:
+    """A template condition (Equals/Not/And/Or over parameters) as CloudFormation evaluates it."""
+    if isinstance(node, str):
+        return _condition(tpl, tpl.get("Conditions", {})[node], params)
+    if isinstance(node, Mapping) and set(node) == {"Condition"}:
+        return _condition(tpl, node["Condition"], params)
+    ((fn, args),) = node.items()
+    if fn == "Fn::Equals":
+        a, b = (params.get(x["Ref"], x["Ref"]) if isinstance(x, Mapping) else str(x) for x in args)
+        return bool(a == b)
+    if fn == "Fn::Not":
+        return not _condition(tpl, args[0], params)
+    if fn in ("Fn::And", "Fn::Or"):
+        results = [_condition(tpl, a, params) for a in args]
+        return all(results) if fn == "Fn::And" else any(results)
+    raise ValueError(f"condition function {fn} is not supported")
+
+
+def stack_shape(template_path: Path = TEMPLATE_PATH, parameters: Mapping[str, str] | None = None) -> StackShape:
+    """Read memory sizes and the fixed resources from the template (SAM Globals + per-function overrides).
+
+    Resources with a ``Condition`` count only when it holds for the parameters' defaults (or ``parameters``),
+    so an opt-in resource (the dashboard) is priced as deployed by default.
+    """
     tpl = load_template(template_path)
+    params = _parameter_values(tpl, parameters or {})
     default_mb = int(tpl.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
     res: dict[str, dict[str, Any]] = tpl["Resources"]
     memory: dict[str, int] = {}
     fargate_vcpu, fargate_gb = 0.0, 0.0
     counts: dict[str, int] = defaultdict(int)
     tables = []
+    alarm_metrics: list[tuple[str, str, str]] = []
     for lid, r in res.items():
+        if "Condition" in r and not _condition(tpl, r["Condition"], params):
+            continue
         kind, props = r["Type"], r.get("Properties", {}) or {}
         counts[kind] += 1
+        if kind == "AWS::CloudWatch::Alarm" and not str(props.get("Namespace", "AWS/")).startswith("AWS/"):
+            dims = ",".join(f"{d['Name']}={d['Value']}" for d in props.get("Dimensions", []))
+            alarm_metrics.append((str(props["Namespace"]), str(props["MetricName"]), dims))
         if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             memory[lid] = int(props.get("MemorySize", default_mb))
         elif kind == "AWS::ECS::TaskDefinition":
@@ -145,7 +186,7 @@ def stack_shape(template_path: Path = TEMPLATE_PATH) -> StackShape:
             fargate_gb = int(props["Memory"]) / 1024
         elif kind == "AWS::DynamoDB::Table":
             tables.append(lid)
-    shards = tpl.get("Parameters", {}).get("StreamShardCount", {}).get("Default", 1)
+    shards = params.get("StreamShardCount", "1")
     return StackShape(
         memory_mb=memory,
         shards=int(shards),
@@ -156,6 +197,7 @@ def stack_shape(template_path: Path = TEMPLATE_PATH) -> StackShape:
         kms_keys=counts["AWS::KMS::Key"],
         secrets=counts["AWS::SecretsManager::Secret"],
         table_logical_ids=tuple(tables),
+        alarm_metrics=tuple(alarm_metrics),
     )
 
 
@@ -190,6 +232,41 @@ def _fn_driver(function: str, per_invocation: bool = False) -> str:
     return "day"
 
 
+def metric_months(
+    usage: Mapping[str, Any],
+    shape: StackShape,
+    scale: Mapping[str, float],
+    hours_per_month: float,
+    days_per_month: float,
+) -> float:
+    """Custom-metric months a month at the target bills: each metric prorated by the hours it gets data.
+
+    ``usage["cloudwatch"]["metrics"]`` lists each metric seen with the function that sent it and how often
+    (``scale`` turns a count in the replay into one a day at the target, per driver). A metric sent k times a
+    day at random moments has data in 24 (1 - exp(-k / 24)) hours of a day; a scheduled daily job's in one.
+    Without that list (older usage files) every counted metric is a whole month: an upper bound. A custom
+    metric an alarm watches that the replay never sent (``ModelsExported``, put by the nightly task) is
+    counted as a daily job's.
+    """
+    cw = usage.get("cloudwatch", {})
+    detail: list[Mapping[str, Any]] | None = cw.get("metrics")
+    daily_share = min(1.0, days_per_month / hours_per_month)
+    seen: set[tuple[str, str, str]] = set()
+    if detail is None:
+        months = float(cw.get("custom_metrics", 0))
+    else:
+        months = 0.0
+        for m in detail:
+            seen.add((str(m["namespace"]), str(m["name"]), str(m["dimensions"])))
+            driver = _fn_driver(str(m["caller"]), per_invocation=True)
+            if driver == "day":
+                months += daily_share
+            else:
+                per_day = float(m["emissions"]) * scale.get(driver, 0.0)
+                months += min(1.0, 24.0 * (1.0 - math.exp(-per_day / 24.0)) * days_per_month / hours_per_month)
+    return months + daily_share * sum(1 for key in shape.alarm_metrics if key not in seen)
+
+
 def price(
     usage: Mapping[str, Any],
     prices: Mapping[str, Any],
@@ -202,6 +279,21 @@ def price(
     vol = {k: float(v) for k, v in usage["volumes"].items()}
     bars, signals, trades = vol["bars"], vol["signals"], vol["shadow_trades"]
     records = bars + signals
+    # Resolver-side work is measured on the trades whose timers ran before the replay ended
+    resolved = float(vol.get("resolved_trades", trades))
+    denom = {"bar": bars, "signal": signals, "trade": trades, "resolution": resolved, "day": days}
+    pass_rate = trades / signals if signals else 0.0
+    sig_day = target.signals_per_day
+    if sig_day is None:
+        sig_day = max(target.trades_per_day / pass_rate if pass_rate else 0.0, target.trades_per_day)
+    month_days = float(p["meta"]["days_per_month"])
+    target_daily = {
+        "bar": target.bars_per_day * target.streams,
+        "signal": sig_day,
+        "trade": target.trades_per_day,
+        "resolution": target.trades_per_day,
+        "day": 1.0,
+    }
     lines: list[CostLine] = []
 
     def add(component: str, driver: str, usd: float, quantity: float, unit: str) -> None:
@@ -285,8 +377,9 @@ def price(
 
     # Fixed monthly resources from the template and what the functions emitted
     cw = p["cloudwatch"]
-    metrics = float(usage.get("cloudwatch", {}).get("custom_metrics", 0))
-    add("cloudwatch custom metrics", "fixed", metrics * cw["custom_metric_month"], metrics, "metrics")
+    months = metric_months(usage, shape, {d: target_daily[d] / denom[d] if denom[d] else 0.0 for d in denom},
+                           hours, month_days)  # fmt: skip
+    add("cloudwatch custom metrics", "fixed", months * cw["custom_metric_month"], months, "metric-months")
     add("cloudwatch alarms", "fixed", shape.alarms * cw["alarm_month"], shape.alarms, "alarms")
     add("cloudwatch dashboard", "fixed", shape.dashboards * cw["dashboard_month"], shape.dashboards, "dashboards")
     add("kms keys", "fixed", shape.kms_keys * p["kms"]["key_month"], shape.kms_keys, "keys")
@@ -300,24 +393,9 @@ def price(
     by_driver: dict[str, float] = defaultdict(float)
     for ln in lines:
         by_driver[ln.driver] += ln.usd
-    # Resolver-side work is measured on the trades whose timers ran before the replay ended
-    resolved = float(vol.get("resolved_trades", trades))
-    denom = {"bar": bars, "signal": signals, "trade": trades, "resolution": resolved, "day": days}
     per_unit = {d: (by_driver[d] / denom[d] if denom[d] else 0.0) for d in denom}
     per_unit["trade"] += per_unit.pop("resolution")
     per_unit["fixed_month"] = by_driver["fixed"]
-    pass_rate = trades / signals if signals else 0.0
-    sig_day = target.signals_per_day
-    if sig_day is None:
-        sig_day = max(target.trades_per_day / pass_rate if pass_rate else 0.0, target.trades_per_day)
-    month_days = float(p["meta"]["days_per_month"])
-    target_daily = {
-        "bar": target.bars_per_day * target.streams,
-        "signal": sig_day,
-        "trade": target.trades_per_day,
-        "resolution": target.trades_per_day,
-        "day": 1.0,
-    }
     monthly_by_component: dict[str, float] = defaultdict(float)
     for ln in lines:
         if ln.driver == "fixed":
@@ -438,14 +516,22 @@ def cost_main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--trades-per-day", type=float, default=200.0)
     ap.add_argument("--signals-per-day", type=float, default=None, help="default: trades / the replay's pass rate")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    ap.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a template parameter other than its default, e.g. DashboardEnabled=true (repeatable)",
+    )
     args = ap.parse_args(argv)
+    overrides = dict(kv.split("=", 1) for kv in args.parameter if "=" in kv)
     try:
         usage = json.loads(args.usage.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         print(f"huracan cost: cannot read {args.usage}: {exc}", file=sys.stderr)
         return 2
     target = Target(streams=args.streams, signals_per_day=args.signals_per_day, trades_per_day=args.trades_per_day)
-    report = price(usage, load_prices(args.prices), stack_shape(args.template), target)
+    report = price(usage, load_prices(args.prices), stack_shape(args.template, overrides), target)
     if args.json:
         print(json.dumps({"cost": report.figures()}))
     else:

@@ -10,7 +10,6 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
@@ -21,8 +20,10 @@ from huracan.adapters.repository import get_repository
 from huracan.adapters.settings import EvaluateSignalsSettings
 from huracan.adapters.timers import StepFunctionsTimers
 from huracan.core.config import load_config
-from huracan.service.evaluate import ModelProvider, SignalService, no_model
-from huracan.serving.provider import provider_from_env
+from huracan.observability.levels import emit_counters
+from huracan.service.evaluate import ModelProvider, RegimeProvider, SignalService, no_detector, no_model
+from huracan.serving.provider import PointerWatcher, provider_from_env
+from huracan.serving.regime import regime_provider_from_env
 
 __all__ = ["lambda_handler", "service"]
 
@@ -34,6 +35,12 @@ processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 #: (loaded on the first batch with signals, re-checked every ``$MODEL_REFRESH_SECONDS``); no registry
 #: configured or nothing published yet -> None -> the documented prior. Tests may replace it.
 model_provider: ModelProvider = provider_from_env() or no_model
+#: The published regime detector (``models/regime_detector/latest.json``, same registry, same checks and
+#: refresh); none published or refused -> None -> the rule classifies. ``REGIME_MODEL_NAME=none`` disables it.
+regime_provider: RegimeProvider = (
+    regime_provider_from_env(share_registry_with=model_provider if isinstance(model_provider, PointerWatcher) else None)
+    or no_detector
+)
 
 
 @cache
@@ -47,6 +54,7 @@ def service() -> SignalService:
         config=load_config(settings.profile),
         log=logger,
         model_provider=lambda: model_provider(),
+        regime_provider=lambda: regime_provider(),
         prices_ttl_days=settings.prices_ttl_days,
         decisions_ttl_days=settings.decisions_ttl_days,
     )
@@ -65,6 +73,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    for name, value in vars(batch.counters).items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    # $HURACAN_METRICS_LEVEL decides which counters are custom metrics; the rest are fields of one log line.
+    fields = emit_counters(metrics, vars(batch.counters), function="evaluate-signals")
+    if fields:
+        logger.info("batch", extra=fields)
     return response

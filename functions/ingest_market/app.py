@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from huracan.adapters.exchange import BinanceKlines
 from huracan.adapters.settings import IngestSettings
 from huracan.adapters.stream import MarketStream
+from huracan.observability.levels import emit_counters
 from huracan.service.ingest import ingest_minute
 
 logger = Logger()
@@ -24,9 +24,15 @@ stream = MarketStream(settings.market_stream_name, settings)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = ingest_minute(event["time"], settings.symbols, source, stream, settings.strategies_enabled)
-    metrics.add_metric("BarsIngested", MetricUnit.Count, result.bars)
-    metrics.add_metric("SignalsEmitted", MetricUnit.Count, result.signals)
-    metrics.add_metric("BarGaps", MetricUnit.Count, sum(len(v) for v in result.gaps.values()))
+    counters = {
+        "BarsIngested": result.bars,
+        "SignalsEmitted": result.signals,
+        "BarGaps": sum(len(v) for v in result.gaps.values()),
+    }
+    # per-minute metrics are billed as whole months: at the essential level they are log fields
+    fields = emit_counters(metrics, counters, function="ingest-market")
+    if fields:
+        logger.info("ingested", extra=fields)
     if result.gaps:
         logger.warning("bar gaps", extra={"gaps": result.gaps})
     return {"published": result.published, "bars": result.bars, "signals": result.signals, "gaps": result.gaps}

@@ -16,13 +16,13 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from huracan.adapters.errors import TransientError
 from huracan.adapters.repository import get_repository
 from huracan.adapters.settings import ResolveOutcomeSettings
 from huracan.core.config import load_config
+from huracan.observability.levels import emit_counters
 from huracan.service.resolve import CLOSED, OutcomeResolver
 
 __all__ = ["lambda_handler", "service"]
@@ -49,12 +49,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         result = service().resolve(shadow_id, final=bool(event.get("final", False)))
     except TransientError as exc:
-        metrics.add_metric(name="resolve_transient", unit=MetricUnit.Count, value=1)
+        _count("resolve_transient", shadow_id)
         if type(exc) is not TransientError:  # the ASL matches the class name: report exactly this one
             raise TransientError(str(exc), operation=exc.operation, code=exc.code) from exc
         raise
     if result.status == CLOSED and result.outcome is not None:
-        metrics.add_metric(name=f"outcome_{result.outcome.actual_outcome}", unit=MetricUnit.Count, value=1)
+        _count(f"outcome_{result.outcome.actual_outcome}", shadow_id)
     else:
-        metrics.add_metric(name="already_resolved", unit=MetricUnit.Count, value=1)
+        _count("already_resolved", shadow_id)
     return result.payload()
+
+
+def _count(name: str, shadow_id: str) -> None:
+    """A metric at the ``full`` level; otherwise a log field (per-trade metrics are billed as whole months)."""
+    fields = emit_counters(metrics, {name: 1}, function="resolve-outcome")
+    if fields:
+        logger.info("counted", extra={"shadow_id": shadow_id, **fields})

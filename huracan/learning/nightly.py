@@ -11,7 +11,10 @@ Steps, for the UTC day before the run time ``T``:
 3. collect the training set from its three sources with provenance (:func:`~huracan.learning.collect.collect_dataset`);
 4. train and judge a challenger against the published champion on the same rows (:func:`~huracan.learning.pipeline.run_training`);
 5. register it: a ready challenger as the champion (``latest.json`` switches only after the whole upload
-   has been read back and verified), any other as a candidate carrying its verdict and reasons;
+   has been read back and verified), any other as a candidate carrying its verdict and reasons; the regime
+   detector trained on the same bars is registered under its own name (``regime_detector``) on its own
+   verdict: the champion, which the evaluate-signals Lambda then serves instead of the rule, only when it
+   ``replaces_rule``, else a candidate. It is trained even on a night the meta-label model is skipped;
 6. mark the rows it trained on (``used_in_training`` on decisions and shadow trades, with the snapshot id);
 7. write the session report to ``s3://<bucket>/training/<T's day>/report.json``, put the ``ModelsExported``
    datapoint (1 or 0) and, on a publish, announce ``ModelPublished`` on SNS.
@@ -53,6 +56,13 @@ from huracan.core.timeutil import epoch_s, format_ts, from_epoch_s, parse_ts
 from huracan.learning.archive_jobs import yesterday
 from huracan.learning.collect import Collected, DecisionSource, LiveTradeSource, SignalSource, collect_dataset
 from huracan.learning.pipeline import Champion, TrainingConfig, TrainingReport, TrainingResult, run_training
+from huracan.learning.regime_detector import (
+    DEFAULT_REGIME_PARAMS,
+    RegimeDetectorReport,
+    bars_snapshot_id,
+    publish_regime_detector,
+    train_regime_detector,
+)
 from huracan.registry.errors import ModelNotFoundError, RegistryError
 from huracan.registry.registry import ModelRegistry
 from huracan.service.counterfactuals import BarSource
@@ -359,6 +369,7 @@ def run_nightly(
                 f"{len(ds)} labelled rows with {len(np.unique(ds.y))} class(es) in {days} days up to {day}: "
                 f"too few to train (minimum {min_rows}, both classes)"
             )
+            steps["regime_detector"] = _regime_step(ports.registry, None, collected, cfg, event_time, settings)
             return _finish(
                 ports,
                 event_time,
@@ -381,6 +392,7 @@ def run_nightly(
         try:
             result = run_training(ds, cfg, champion=champion, bars=_regime_bars(collected))
         except ValueError as exc:  # e.g. no out-of-fold rows with both classes: too little data
+            steps["regime_detector"] = _regime_step(ports.registry, None, collected, cfg, event_time, settings)
             return _finish(
                 ports,
                 event_time,
@@ -402,6 +414,9 @@ def run_nightly(
         t = time.perf_counter()
         sha = code_git_sha(getattr(settings, "git_sha", None))
         model_id = _register(ports.registry, result, collected, event_time, cfg.name, sha)
+        steps["regime_detector"] = _regime_step(
+            ports.registry, result.report.regime, collected, cfg, event_time, settings
+        )
         timings["register"] = time.perf_counter() - t
         ready = result.report.verdict.ready
 
@@ -435,10 +450,6 @@ def _register(
     registry: ModelRegistry, result: TrainingResult, collected: Collected, event_time: str, name: str, git_sha: str
 ) -> str:
     report = result.report
-    regime = report.regime
-    extra: dict[str, bytes] = {}
-    if regime is not None and regime.replaces_rule and regime.detector is not None:
-        extra["regime_detector.json"] = json.dumps(regime.detector.to_dict(), sort_keys=True).encode()
     ready = report.verdict.ready
     return registry.register_model(
         result.model,
@@ -456,8 +467,58 @@ def _register(
             "embargo_sec": report.embargo_sec,
         },
         created_at=event_time,
-        extra_files=extra or None,
     )
+
+
+def _regime_step(
+    registry: ModelRegistry,
+    regime: RegimeDetectorReport | None,
+    collected: Collected,
+    cfg: TrainingConfig,
+    event_time: str,
+    settings: Any,
+) -> dict[str, Any]:
+    """(5b) register the regime detector on its own verdict; returns the session report's step entry.
+
+    ``regime`` is what :func:`run_training` trained; on a night without meta-label training (too few
+    labelled rows) the detector is trained here, since it needs only bars. Too few bars, or a booster
+    that cannot be exported exactly, is recorded and skipped: neither must cost the night's meta-label
+    model. A failed upload raises, like any other registry failure.
+    """
+    from huracan.serving.onnx_export import OnnxExportError
+
+    bars = _regime_bars(collected)
+    if bars is None:
+        return {"status": "not_trained", "reason": "no bars"}
+    if regime is None:
+        try:
+            regime = train_regime_detector(
+                bars, horizon=cfg.regime_horizon, params={**DEFAULT_REGIME_PARAMS, "num_threads": cfg.num_threads}
+            )
+        except ValueError as exc:
+            return {"status": "not_trained", "reason": str(exc)}
+    if regime.detector is None:
+        return {"status": "not_trained", "reason": "no detector in the report"}
+    try:
+        model_id = publish_regime_detector(
+            registry,
+            regime,
+            code_git_sha=code_git_sha(getattr(settings, "git_sha", None)),
+            data_snapshot_id=bars_snapshot_id(bars),
+            created_at=event_time,
+            windows={"data": list(collected.window)},
+        )
+    except OnnxExportError as exc:
+        log.error("the regime detector cannot be served exactly (%s); the rule stays", exc)
+        return {"status": "refused", "reason": str(exc), "detail": regime.detail}
+    return {
+        "status": "published" if regime.replaces_rule else "candidate",
+        "model_id": model_id,
+        "replaces_rule": regime.replaces_rule,
+        "accuracy": regime.accuracy,
+        "rule_accuracy": regime.rule_accuracy,
+        "detail": regime.detail,
+    }
 
 
 #: A row's outcome is known by the night after its day (timers resolve within hours; counterfactuals are

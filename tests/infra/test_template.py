@@ -283,7 +283,7 @@ def test_nightly_training_runs_the_fargate_task(template: dict[str, Any]) -> Non
     task = _props(template, "TrainingTaskDefinition")
     assert task["RequiresCompatibilities"] == ["FARGATE"]
     assert task["NetworkMode"] == "awsvpc"
-    assert (task["Cpu"], task["Memory"]) == ("2048", "8192")
+    assert (task["Cpu"], task["Memory"]) == ("1024", "4096")
     (container,) = task["ContainerDefinitions"]
     assert container["Image"] == {"Ref": "TrainingImageUri"}
     assert container["Command"] == ["python", "-m", "huracan.learning.nightly"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ def test_real_prices_and_template_load() -> None:
     shape = stack_shape()
     assert shape.memory_mb["EvaluateSignalsFunction"] == 1024
     assert shape.memory_mb["ResolveOutcomeFunction"] == 512  # the Globals default
-    assert (shape.fargate_vcpu, shape.fargate_gb) == (2.0, 8.0)
+    assert (shape.fargate_vcpu, shape.fargate_gb) == (1.0, 4.0)
     assert shape.alarms > 0
 
 
@@ -164,3 +165,56 @@ def test_cli_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     figures = json.loads(capsys.readouterr().out)["cost"]
     assert figures["monthly_usd"] > 10.95  # at least the shard at list price
     assert cost_main([str(tmp_path / "missing.json")]) == 2
+
+
+def _metric(name: str, caller: str, emissions: int, dims: str = "service=x") -> dict[str, Any]:
+    return {"namespace": "Huracan", "name": name, "dimensions": dims, "caller": caller, "emissions": emissions}
+
+
+def test_custom_metrics_are_prorated_by_the_hours_they_get_data() -> None:
+    # 30 days of 720 hours: a daily job's metric has data 30 of 720 hours; one sent with every bar (1000 a day,
+    # ~42 an hour) every hour; one sent on 1 of the replay's 20 resolutions -> 2 a day at the target (40 trades).
+    metrics = [
+        _metric("signals", "EvaluateSignalsFunction", 1000),
+        _metric("shadow_pnl_daily", "DailySummaryFunction", 1),
+        _metric("outcome_NO_DATA", "ResolveOutcomeFunction", 1),
+    ]
+    usage = dict(USAGE, cloudwatch={"custom_metrics": 3, "metrics": metrics})
+    r = price(usage, PRICES, SHAPE, Target(streams=1, bars_per_day=1000.0, trades_per_day=40.0))
+    per_day = 1 / 20 * 40
+    rare = 24 * (1 - math.exp(-per_day / 24)) * 30 / 700  # hours with data a month / hours in a month
+    expected = 1.0 + 30 / 700 + rare  # the per-bar one: 24 (1 - e^-41.7) hours a day, capped at a month
+    (line,) = [ln for ln in r.lines if ln.component == "cloudwatch custom metrics"]
+    assert line.quantity == pytest.approx(expected, rel=1e-9)
+    assert r.monthly_by_component["cloudwatch custom metrics"] == pytest.approx(0.3 * expected, rel=1e-9)
+    # without the list (older usage files) every counted metric is a whole month: an upper bound
+    assert report().monthly_by_component["cloudwatch custom metrics"] == pytest.approx(20 * 0.3)
+
+
+def test_an_alarm_metric_no_replay_sent_is_billed_as_a_daily_jobs() -> None:
+    key = ("Huracan", "ModelsExported", "service=huracan")
+    shape = StackShape(**{**vars(SHAPE), "alarm_metrics": (key,)})
+    empty = dict(USAGE, cloudwatch={"custom_metrics": 0, "metrics": []})
+    months = price(empty, PRICES, shape).lines
+    (line,) = [ln for ln in months if ln.component == "cloudwatch custom metrics"]
+    assert line.quantity == pytest.approx(30 / 700)
+    # sent by the replay (here every bar): billed once, at its own rate
+    seen = dict(
+        USAGE, cloudwatch={"metrics": [_metric("ModelsExported", "EvaluateSignalsFunction", 1000, "service=huracan")]}
+    )
+    (line,) = [ln for ln in price(seen, PRICES, shape).lines if ln.component == "cloudwatch custom metrics"]
+    assert line.quantity == pytest.approx(1.0)
+
+
+def test_template_parameters_decide_the_conditional_resources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert stack_shape().dashboards == 0  # opt-in: DashboardEnabled defaults to "false"
+    assert stack_shape(parameters={"DashboardEnabled": "true"}).dashboards == 1
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps(USAGE))
+    assert cost_main([str(path), "--json"]) == 0
+    off = json.loads(capsys.readouterr().out)["cost"]["monthly_usd"]
+    assert cost_main([str(path), "--json", "--parameter", "DashboardEnabled=true"]) == 0
+    on = json.loads(capsys.readouterr().out)["cost"]["monthly_usd"]
+    assert on - off == pytest.approx(3.0)  # the dashboard's list price from aws_prices.toml

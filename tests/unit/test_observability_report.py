@@ -78,7 +78,7 @@ def test_write_report_writes_day_and_index(tmp_path: Path) -> None:
 def test_emf_blobs_carry_seed_names_and_dimensions(capsys: pytest.CaptureFixture[str]) -> None:
     metrics = Metrics(namespace="HuracanTest", service="daily-summary")
     s = _small_summary()
-    emit_daily_summary(metrics, s)
+    emit_daily_summary(metrics, s, "full")  # every figure (the essential level: test_observability_levels.py)
     metrics.flush_metrics()
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     values: dict[tuple[str, str], float] = {}

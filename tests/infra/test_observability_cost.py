@@ -1,0 +1,58 @@
+"""The template's observability spend: MetricsLevel reaches every function, the dashboard is opt-in, and no
+operational alarm depends on a custom metric except the one the nightly job puts (``ModelsExported``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from huracan.cost import stack_shape
+from huracan.local.template import load_template, resources_of_type
+from huracan.observability.levels import ESSENTIAL_METRICS, METRICS_LEVEL_ENV, METRICS_LEVELS
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def test_metrics_level_is_a_parameter_defaulting_to_essential_and_reaches_every_function(
+    template: dict[str, Any],
+) -> None:
+    param = template["Parameters"]["MetricsLevel"]
+    assert param["Default"] == "essential"
+    assert tuple(param["AllowedValues"]) == METRICS_LEVELS
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env[METRICS_LEVEL_ENV] == {"Ref": "MetricsLevel"}
+    for lid, fn in resources_of_type(template, "AWS::Serverless::Function").items():
+        own = (fn["Properties"].get("Environment") or {}).get("Variables", {})
+        assert METRICS_LEVEL_ENV not in own, f"{lid} overrides the stack's MetricsLevel"
+
+
+def test_dashboard_exists_only_when_enabled(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["DashboardEnabled"]["Default"] == "false"
+    (lid,) = resources_of_type(template, "AWS::CloudWatch::Dashboard")
+    cond = template["Resources"][lid]["Condition"]
+    assert template["Conditions"][cond] == {"Fn::Equals": [{"Ref": "DashboardEnabled"}, "true"]}
+    assert stack_shape().dashboards == 0
+    assert stack_shape(parameters={"DashboardEnabled": "true"}).dashboards == 1
+
+
+def test_dashboard_charts_only_metrics_that_exist_at_the_essential_level(template: dict[str, Any]) -> None:
+    """A widget on a metric the default level no longer sends would stay empty without anyone noticing."""
+    body = template["Resources"]["HuracanDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(body)["widgets"]  # the ${...} substitutions all sit inside JSON strings
+    custom = {tuple(m[:4]) for w in widgets for m in w["properties"]["metrics"] if not m[0].startswith("AWS/")}
+    allowed = {("Huracan", "ModelsExported", "service", "huracan")} | {
+        ("Huracan", name, "service", "daily-summary") for name in ESSENTIAL_METRICS["daily-summary"]
+    }
+    assert custom and custom <= allowed
+
+
+def test_only_the_no_model_alarm_watches_a_custom_metric(template: dict[str, Any]) -> None:
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    custom = {lid for lid, a in alarms.items() if not a["Properties"]["Namespace"].startswith("AWS/")}
+    assert custom == {"NoModelPublishedAlarm"}
+    assert stack_shape().alarm_metrics == (("Huracan", "ModelsExported", "service=huracan"),)
