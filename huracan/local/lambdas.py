@@ -94,10 +94,11 @@ class LocalLambdas:
         self._saved_env: dict[str, str | None] | None = None
         self.invocations: dict[str, int] = {}
 
-    def apply_environment(self) -> None:
+    def apply_environment(self, overrides: dict[str, str] | None = None) -> None:
         """Set the union of the functions' variables in os.environ (one process hosts them all).
 
         Variables that two functions set differently would be ambiguous in one process: refuse them.
+        ``overrides`` are the local runtime's documented stand-ins (they win over the template).
         """
         merged: dict[str, str] = {}
         for f in self.functions:
@@ -105,6 +106,7 @@ class LocalLambdas:
                 if k in merged and merged[k] != v and k != "POWERTOOLS_SERVICE_NAME":
                     raise ValueError(f"functions disagree on environment variable {k}: {merged[k]!r} vs {v!r}")
                 merged.setdefault(k, v)
+        merged.update(overrides or {})
         if self._saved_env is None:
             self._saved_env = {k: os.environ.get(k) for k in merged}
         os.environ.update(merged)

@@ -1,4 +1,4 @@
-"""Semantics-preserving speed-ups for two of moto's hot paths, installed only by the local runtime.
+"""Semantics-preserving speed-ups for moto's hot paths, installed only by the local runtime.
 
 A month's replay is ~49,000 stream records and tens of thousands of range-key queries. Two of moto's
 data structures make that quadratic, which would make the emulator — not the engine — the bottleneck:
@@ -7,6 +7,14 @@ data structures make that quadratic, which would make the emulator — not the e
   on every put, and reads by walking every record from the start on every ``GetRecords``;
 - a DynamoDB ``Query`` on a table with a range key walks *every item of the table*, then sorts the
   partition with Python-level comparisons, on every call.
+
+Three more were found by sampling a month's replay (py-spy, all threads): moto's DynamoDB handler turns every
+returned item into plain dicts with a fully generic recursive walk (~60 s of a month); the server's
+host dispatcher lists moto's package directory with ``os.path.isdir`` on *every request* (~20 s); and the
+Step Functions interpreter re-parses the state machine's ASL with the ANTLR parser for every execution
+(~40 s). The replacements: a direct conversion for DynamoDB's scalar types (anything else goes to moto's
+own function), the module list computed once, and one parse per definition with a deep copy of the parsed
+program handed to each execution (so no execution sees another's state).
 
 The replacements keep a sorted index of keys and use binary search; results, ordering, limits, paging
 (``LastEvaluatedKey``) and counts are produced exactly as moto's own code does — the same comparison
@@ -20,12 +28,17 @@ import bisect
 import copy
 import itertools
 import json
+import threading
 from typing import Any
 
+import moto.backends
+import moto.dynamodb.responses as ddb_responses
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.models import Record, Shard
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 __all__ = ["install", "installed", "uninstall"]
 
@@ -119,6 +132,84 @@ def _bounds(idx: _PartitionIndex, op: str | None, objs: list[DynamoType]) -> tup
     return 0, n
 
 
+# -- DynamoDB GSI queries ------------------------------------------------------------------------------
+# moto answers a GSI query by walking every item of the table. The speed-up hands moto's own query code a
+# shorter walk: only the items whose index hash key equals the queried value, in the same relative order
+# as ``all_items()``. Every test moto applies (hash, range, filters), its sort and its paging run
+# unchanged on that subset, so the answer is the same. The grouping is rebuilt after any write: every
+# DynamoDB action that is not a read bumps a generation counter *before* it runs.
+_READS = frozenset(
+    {
+        "GetItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "TransactGetItems",
+        "DescribeTable",
+        "ListTables",
+        "DescribeTimeToLive",
+    }
+)
+_generation = [0]
+_walk = threading.local()
+
+
+def _all_items(self: Table) -> list[Any]:
+    override = getattr(_walk, "items", None)
+    if override is not None and override[0] is self:
+        return list(override[1])
+    return _originals["all_items"](self)  # type: ignore[no-any-return]
+
+
+def _gsi_candidates(
+    self: Table,
+    index_name: str,
+    hash_key: DynamoType | None,
+    hash_key_conditions: list[tuple[str, DynamoType]] | None,
+) -> list[Any] | None:
+    index = next((i for i in self.global_indexes if i.name == index_name), None)
+    if not isinstance(index, GlobalSecondaryIndex):
+        return None
+    hash_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    if not hash_attrs:
+        return None
+    attr = hash_attrs[0]
+    value = dict(hash_key_conditions or []).get(attr)
+    if value is None and len(hash_attrs) == 1:
+        value = hash_key
+    if not isinstance(value, DynamoType):
+        return None
+    cache: dict[str, tuple[int, dict[DynamoType, list[Any]]]] = self.__dict__.setdefault("_gsi_groups", {})
+    gen = _generation[0]
+    entry = cache.get(index_name)
+    if entry is None or entry[0] != gen:
+        groups: dict[DynamoType, list[Any]] = {}
+        for item in _originals["all_items"](self):
+            v = item.attrs.get(attr)
+            if v is not None:
+                try:
+                    groups.setdefault(v, []).append(item)
+                except TypeError:  # an unhashable (list/map) value cannot be a key: let moto walk everything
+                    return None
+        entry = (gen, groups)
+        cache[index_name] = entry
+    try:
+        return entry[1].get(value, [])
+    except TypeError:
+        return None
+
+
+def _call_action(self: DynamoHandler) -> Any:
+    if self._get_action() not in _READS:
+        _generation[0] += 1
+    return _originals["call_action"](self)
+
+
+def _put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    _generation[0] += 1
+    return _originals["put_item"](self, *args, **kwargs)
+
+
 def _query(
     self: Table,
     hash_key: DynamoType | None,
@@ -143,22 +234,28 @@ def _query(
         and not (range_key_conditions and len(range_key_conditions) > 1)
     )
     if not fast:
-        return _originals["query"](  # type: ignore[no-any-return]
-            self,
-            hash_key,
-            range_comparison,
-            range_objs,
-            limit,
-            exclusive_start_key,
-            scan_index_forward,
-            projection_expressions,
-            index_name,
-            consistent_read,
-            filter_expression,
-            hash_key_conditions,
-            range_key_conditions,
-            **filter_kwargs,
-        )
+        subset = _gsi_candidates(self, index_name, hash_key, hash_key_conditions) if index_name is not None else None
+        if subset is not None:
+            _walk.items = (self, subset)
+        try:
+            return _originals["query"](  # type: ignore[no-any-return]
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                consistent_read,
+                filter_expression,
+                hash_key_conditions,
+                range_key_conditions,
+                **filter_kwargs,
+            )
+        finally:
+            _walk.items = None
     assert hash_key is not None
     idx = _index(self, hash_key)
     lo, hi = _bounds(idx, range_comparison, range_objs) if range_comparison else (0, len(idx.cast))
@@ -231,7 +328,54 @@ def _ddb_serialized(self: DynamoHandler, action_result: Any) -> Any:
     return _originals["ddb_serialized"](self, action_result)
 
 
+_SCALARS = frozenset({"S", "N", "BOOL", "NULL"})
+
+
+def _dynamo_to_dict(obj: Any) -> Any:
+    """moto's ``dynamo_to_dict`` without the generic walk for the common cases (same output)."""
+    if type(obj) is DynamoType:
+        t = obj.type
+        if t in _SCALARS and isinstance(obj.value, (str, bool)):
+            return {t: obj.value}
+        if t == "M" and isinstance(obj.value, dict):
+            return {"M": {k: _dynamo_to_dict(v) for k, v in obj.value.items()}}
+        if t == "L" and isinstance(obj.value, list):
+            return {"L": [_dynamo_to_dict(v) for v in obj.value]}
+        return _originals["dynamo_to_dict"](obj)
+    if type(obj) is dict:
+        return {k: _dynamo_to_dict(v) for k, v in obj.items()}
+    if type(obj) is list:
+        return [_dynamo_to_dict(v) for v in obj]
+    if type(obj) in (str, int, float, bool) or obj is None:
+        return obj
+    return _originals["dynamo_to_dict"](obj)
+
+
+_MODULES: list[tuple[str, ...]] = []
+
+
+def _list_of_moto_modules() -> tuple[str, ...]:
+    """moto's package directories never change while it runs: list them once, not per request."""
+    if not _MODULES:
+        _MODULES.append(tuple(_originals["list_of_moto_modules"]()))
+    return _MODULES[0]
+
+
+_PROGRAMS: dict[str, Any] = {}
+
+
+def _evaluation_entrypoint(self: ExecutionWorker) -> Any:
+    """One ANTLR parse per definition; each execution gets its own deep copy of the parsed program."""
+    definition = self._evaluation_details.state_machine_details.definition
+    program = _PROGRAMS.get(definition)
+    if program is None:
+        program = AmazonStateLanguageParser.parse(definition)[0]
+        _PROGRAMS[definition] = program
+    return copy.deepcopy(program)
+
+
 def _delete_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    _generation[0] += 1
     self.__dict__.pop("_hk_index", None)
     return _originals["delete_item"](self, *args, **kwargs)
 
@@ -252,8 +396,20 @@ def install() -> None:
         query=Table.query,
         delete_item=Table.delete_item,
         ddb_serialized=DynamoHandler.serialized,
+        call_action=DynamoHandler.call_action,
+        all_items=Table.all_items,
+        put_item=Table.put_item,
+        dynamo_to_dict=getattr(ddb_responses, "dynamo_to_dict"),  # noqa: B009 (not re-exported by moto)
+        list_of_moto_modules=moto.backends.list_of_moto_modules,
+        entrypoint=ExecutionWorker._get_evaluation_entrypoint,
     )
+    setattr(ddb_responses, "dynamo_to_dict", _dynamo_to_dict)  # noqa: B010
+    moto.backends.list_of_moto_modules = _list_of_moto_modules
+    ExecutionWorker._get_evaluation_entrypoint = _evaluation_entrypoint  # type: ignore[method-assign]
     DynamoHandler.serialized = _ddb_serialized  # type: ignore[method-assign,assignment]
+    DynamoHandler.call_action = _call_action  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.put_item = _put_item  # type: ignore[method-assign]
     Shard.put_record = _put_record  # type: ignore[method-assign]
     Shard.get_records = _get_records  # type: ignore[method-assign]
     Shard.get_max_sequence_number = _get_max_sequence_number  # type: ignore[method-assign]
@@ -272,4 +428,11 @@ def uninstall() -> None:
     Table.query = _originals["query"]  # type: ignore[method-assign]
     Table.delete_item = _originals["delete_item"]  # type: ignore[method-assign]
     DynamoHandler.serialized = _originals["ddb_serialized"]  # type: ignore[method-assign]
+    DynamoHandler.call_action = _originals["call_action"]  # type: ignore[method-assign]
+    Table.all_items = _originals["all_items"]  # type: ignore[method-assign]
+    Table.put_item = _originals["put_item"]  # type: ignore[method-assign]
+    setattr(ddb_responses, "dynamo_to_dict", _originals["dynamo_to_dict"])  # noqa: B010
+    moto.backends.list_of_moto_modules = _originals["list_of_moto_modules"]
+    ExecutionWorker._get_evaluation_entrypoint = _originals["entrypoint"]  # type: ignore[method-assign]
+    _PROGRAMS.clear()
     _originals.clear()

@@ -51,6 +51,13 @@ class ReplayProgress:
         return self.records_sent / self.wall_s if self.wall_s > 0 else 0.0
 
 
+#: Stand-ins the replay needs. The evaluate Lambda re-checks ``latest.json`` every MODEL_REFRESH_SECONDS of
+#: *real* time (monotonic); a replay runs a virtual hour in under a second, so the template's 60 s would
+#: mean a new model reaches the gates days of virtual time late. Checking on every batch (one small S3 GET)
+#: is what 60 s amounts to at real speed.
+LOCAL_ENVIRONMENT: dict[str, str] = {"MODEL_REFRESH_SECONDS": "0"}
+
+
 class LocalRuntime:
     """Start with ``with LocalRuntime(...) as rt:``; everything started is stopped on exit."""
 
@@ -92,7 +99,7 @@ class LocalRuntime:
             self._started = True
             self.stack = LocalStack(self.aws, self.template_path, dict(self.parameters)).deploy()
             lambdas = self.lambdas
-            lambdas.apply_environment()
+            lambdas.apply_environment(LOCAL_ENVIRONMENT)
             lambdas.install()
             self.gate.install()
             self.backoff.install()

@@ -228,3 +228,142 @@ def test_dynamodb_answers_are_unchanged(moto_aws: EmbeddedAws) -> None:
             moto_speedups.install()
     assert fast == slow
     assert fast[-1] == "ConditionalCheckFailedException"
+
+
+_scalar = st.one_of(
+    st.builds(lambda s: {"S": s}, st.text(max_size=8)),
+    st.builds(lambda n: {"N": str(n)}, st.integers(-(10**6), 10**6)),
+    st.builds(lambda b: {"BOOL": b}, st.booleans()),
+    st.just({"NULL": True}),
+    st.builds(lambda b: {"B": b}, st.binary(max_size=6)),
+    st.builds(lambda xs: {"SS": sorted(set(xs))}, st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=3)),
+)
+_attr = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"L": xs}, st.lists(inner, max_size=3)),
+        st.builds(lambda m: {"M": m}, st.dictionaries(st.text(min_size=1, max_size=4), inner, max_size=3)),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=5), _attr, min_size=1, max_size=5))
+def test_item_conversion_equals_motos(item: dict[str, Any]) -> None:
+    """Query/GetItem results are converted exactly as moto's own dynamo_to_dict converts them."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    attrs = {k: DynamoType(v) for k, v in item.items()}
+    result = {"Items": [attrs, attrs], "Count": 2, "LastEvaluatedKey": {"pk": DynamoType({"S": "x"})}}
+    assert moto_speedups._dynamo_to_dict(result) == dynamo_to_dict(result)
+
+
+def test_each_execution_gets_its_own_parsed_program() -> None:
+    """The ASL is parsed once per definition, but no two executions share a program object."""
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = '{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}'
+    worker = SimpleNamespace(
+        _evaluation_details=SimpleNamespace(state_machine_details=SimpleNamespace(definition=definition))
+    )
+    first = moto_speedups._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+    second = moto_speedups._evaluation_entrypoint(worker)  # type: ignore[arg-type]
+    fresh = AmazonStateLanguageParser.parse(definition)[0]
+    assert first is not second and first.states is not second.states
+    assert type(first) is type(fresh) and first.start_at.start_at_name == fresh.start_at.start_at_name
+    assert [s.name for s in first.states.states.values()] == [s.name for s in fresh.states.states.values()]
+
+
+@pytest.fixture(scope="module")
+def gsi_table(moto_aws: EmbeddedAws) -> Iterator[str]:
+    """Decisions-shaped: HASH signal_id, GSI by_day (day, ts), some items without the index keys."""
+    ddb = boto3.client("dynamodb")
+    name = "speedup-decisions"
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "signal_id", "AttributeType": "S"},
+            {"AttributeName": "day", "AttributeType": "S"},
+            {"AttributeName": "ts", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "signal_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_day",
+                "KeySchema": [{"AttributeName": "day", "KeyType": "HASH"}, {"AttributeName": "ts", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    rng = random.Random(11)
+    for i in range(400):
+        m = rng.randrange(3000)
+        item: dict[str, Any] = {"signal_id": {"S": f"s{i:04d}"}, "ts": {"S": _stamp(m)}, "n": {"N": str(i % 7)}}
+        if i % 13:
+            item["day"] = {"S": f"2022-01-0{1 + i % 4}"}
+        ddb.put_item(TableName=name, Item=item)
+    yield name
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    day=st.sampled_from(["2022-01-01", "2022-01-02", "2022-01-04", "2022-01-09"]),
+    a=st.integers(0, 3100),
+    forward=st.booleans(),
+    limit=st.sampled_from([None, 1, 9, 60]),
+    with_range=st.booleans(),
+    with_filter=st.booleans(),
+)
+def test_gsi_query_equals_moto_query(
+    gsi_table: str, day: str, a: int, forward: bool, limit: int | None, with_range: bool, with_filter: bool
+) -> None:
+    """GSI queries through the grouped walk page, sort and filter exactly as moto's full walk — also after writes."""
+    ddb = boto3.client("dynamodb")
+    values: dict[str, Any] = {":d": {"S": day}}
+    cond = "#d = :d"
+    if with_range:
+        cond += " AND ts >= :a"
+        values[":a"] = {"S": _stamp(a)}
+    kw: dict[str, Any] = {
+        "IndexName": "by_day",
+        "KeyConditionExpression": cond,
+        "ExpressionAttributeNames": {"#d": "day"},
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": forward,
+    }
+    if with_filter:
+        kw["FilterExpression"] = "n > :n"
+        values[":n"] = {"N": "2"}
+    if limit is not None:
+        kw["Limit"] = limit
+    was = moto_speedups.installed()
+    moto_speedups.install()
+    try:
+        fast = _query_all(gsi_table, **kw)
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends["123456789012"][boto3.session.Session().region_name]
+        assert "by_day" in backend.get_table(gsi_table).__dict__.get("_gsi_groups", {})  # the grouped walk ran
+        # a write moves an item between days: the next fast query must see it
+        ddb.update_item(
+            TableName=gsi_table,
+            Key={"signal_id": {"S": f"s{a % 400:04d}"}},
+            UpdateExpression="SET #d = :d",
+            ExpressionAttributeNames={"#d": "day"},
+            ExpressionAttributeValues={":d": {"S": day}},
+        )
+        fast_after = _query_all(gsi_table, **kw)
+    finally:
+        moto_speedups.uninstall()
+    try:
+        slow_after = _query_all(gsi_table, **kw)
+    finally:
+        if was:
+            moto_speedups.install()
+    assert fast_after == slow_after
+    assert sum(len(p[0]) for p in fast) <= sum(len(p[0]) for p in fast_after)
