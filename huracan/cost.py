@@ -17,12 +17,21 @@ Every cost line has a *driver*, which is what makes it scale:
   prices and decisions tables);
 - ``trade``: per shadow trade (its item and timer start); ``resolution``: per resolved trade (the timer's
   transitions, the resolver Lambda and its reads and writes), measured on the trades the replay resolved;
-- ``day``: per day (nightly training on Fargate, the daily summary, model refresh reads).
+- ``run:<target>``: per run of a scheduled target, counted from the template's schedule expressions (the
+  every-minute market ingest, the 23:00 daily summary, the nightly Fargate training): a half-day replay that
+  saw one daily summary still bills one a day. A scheduled function the replay does not invoke (the ingest:
+  the replay publishes the records itself) is priced from a separate measurement of its handler
+  (``usage["scheduled_runs"]``, written by :func:`huracan.local.metering.metered_replay`);
+- ``day``: per day of anything else time-driven (model refresh reads, key and secret requests).
 
 The monthly figure scales each driver to the target volumes; the cost per million signals *at the margin* is
 what one more signal adds: its own ``signal`` cost plus the pass rate times the ``trade`` cost (no fixed or
 per-bar cost). Measured compute time excludes the local emulator's latency; the billed Lambda duration adds
-``aws_call_latency_ms`` per AWS call instead (an assumption printed with the figures).
+``aws_call_latency_ms`` per AWS call and ``exchange_call_latency_ms`` per call to the exchange instead
+(assumptions printed with the figures). X-Ray follows each function's ``Tracing`` in the template: an
+``Active`` function records a trace per invocation, a ``PassThrough`` one only joins a trace its caller
+sampled, and the callers of the two PassThrough functions (the Kinesis event source mapping, an EventBridge
+schedule) sample nothing, so they record none.
 """
 
 from __future__ import annotations
@@ -38,19 +47,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from huracan.local.clock import next_fire
 from huracan.local.template import TEMPLATE_PATH, load_template
 
 __all__ = [
     "PRICES_PATH",
     "CostLine",
     "CostReport",
+    "Scheduled",
     "StackShape",
     "Target",
     "cost_main",
     "load_prices",
     "metric_months",
     "price",
+    "schedule_rate",
     "stack_shape",
+    "timer_alternatives",
 ]
 
 PRICES_PATH = Path(__file__).resolve().parent / "config" / "aws_prices.toml"
@@ -60,7 +73,35 @@ _TRADE_CALLERS = {"ResolveOutcomeFunction", "service"}
 _EVALUATE = "EvaluateSignalsFunction"
 #: Which driver a table's reads and writes made by the evaluate handler belong to.
 _EVALUATE_TABLE_DRIVER = {"PricesTable": ("bar", "signal"), "DecisionsTable": ("signal", "signal")}
+#: Tables with a row per signal / per shadow trade: what other callers do there scales with those rows.
+_PER_ROW_TABLE_DRIVER = {"DecisionsTable": "signal", "ShadowTradesTable": "trade"}
 _S3_PUT_OPS = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "CreateMultipartUpload"}
+#: A Monday 00:00 UTC: schedules are counted over the week from here (weekday crons come out right)
+_WEEK_START = 1_704_067_200.0
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One schedule of the template: what it runs, how often, and in how many distinct hours of a day."""
+
+    rule: str
+    target: str  # logical id: a function, or the ECS cluster a task runs on
+    expression: str
+    enabled: bool
+    runs_per_day: float
+    hours_per_day: float  # a metric sent on every run has data in this many hours a day
+    kind: str = "function"  # "function" or "ecs" (the nightly Fargate task)
+
+
+def schedule_rate(expression: str) -> tuple[float, float]:
+    """Runs a day and distinct hours with a run a day of an EventBridge ``rate()``/``cron()``, over a week."""
+    t, end = _WEEK_START - 1.0, _WEEK_START + 7 * 86_400.0
+    runs, hours = 0, set()
+    while (t := next_fire(expression, t)) < end:
+        runs += 1
+        hours.add(int(t // 3600))
+    return runs / 7.0, len(hours) / 7.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +119,11 @@ class StackShape:
     table_logical_ids: tuple[str, ...] = ()
     #: (namespace, metric, dimensions) of custom metrics an alarm watches: they exist even when no replay sees them
     alarm_metrics: tuple[tuple[str, str, str], ...] = ()
+    #: X-Ray mode per function (Globals applied): "Active", "PassThrough" or "Disabled"; a function missing here
+    #: is priced as Active (an upper bound)
+    tracing: Mapping[str, str] = field(default_factory=dict)
+    #: every schedule of the template, enabled or not under the parameters
+    schedules: tuple[Scheduled, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +159,8 @@ class CostReport:
     usd_per_million_signals: float
     margin_by_component: dict[str, float]
     assumptions: dict[str, Any] = field(default_factory=dict)
+    #: USD per run of each scheduled target, and its runs a day at the target
+    per_run: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def dominant(self, mapping: Mapping[str, float]) -> tuple[str, float]:
         name = max(mapping, key=lambda k: mapping[k])
@@ -138,6 +186,64 @@ def _parameter_values(tpl: Mapping[str, Any], overrides: Mapping[str, str]) -> d
     return values | {k: str(v) for k, v in overrides.items()}
 
 
+def _resolve(tpl: Mapping[str, Any], node: Any, params: Mapping[str, str]) -> str:
+    """A scalar property as CloudFormation would see it: ``Ref`` to a parameter and ``Fn::If`` resolved."""
+    if isinstance(node, Mapping) and "Fn::If" in node:
+        cond, yes, no = node["Fn::If"]
+        return _resolve(tpl, yes if _condition(tpl, cond, params) else no, params)
+    if isinstance(node, Mapping) and "Ref" in node:
+        return str(params.get(node["Ref"], node["Ref"]))
+    return str(node)
+
+
+def _target_id(arn: Any) -> str | None:
+    """The logical id an ARN property points at (``!GetAtt X.Arn`` or ``!Ref X``)."""
+    if isinstance(arn, Mapping):
+        if "Fn::GetAtt" in arn:
+            att = arn["Fn::GetAtt"]
+            return str(att[0] if isinstance(att, list) else str(att).split(".", 1)[0])
+        if "Ref" in arn:
+            return str(arn["Ref"])
+    return None
+
+
+def _schedules(
+    tpl: Mapping[str, Any], res: Mapping[str, Mapping[str, Any]], params: Mapping[str, str]
+) -> list[Scheduled]:
+    """SAM function ``Schedule`` events, EventBridge rules and Scheduler schedules, with their targets."""
+    found: list[tuple[str, str, str, bool]] = []
+    for lid, r in res.items():
+        props = r.get("Properties", {}) or {}
+        if r["Type"] == "AWS::Serverless::Function":
+            for name, ev in (props.get("Events") or {}).items():
+                if ev.get("Type") not in ("Schedule", "ScheduleV2"):
+                    continue
+                ep = ev.get("Properties", {}) or {}
+                expr = ep.get("Schedule", ep.get("ScheduleExpression"))
+                if "State" in ep:
+                    on = _resolve(tpl, ep["State"], params) == "ENABLED"
+                else:
+                    on = _resolve(tpl, ep.get("Enabled", True), params).lower() == "true"
+                found.append((f"{lid}{name}", lid, _resolve(tpl, expr, params), on))
+        elif r["Type"] == "AWS::Events::Rule" and "ScheduleExpression" in props:
+            on = _resolve(tpl, props.get("State", "ENABLED"), params) == "ENABLED"
+            for target in props.get("Targets", []) or []:
+                tid = _target_id(target.get("Arn"))
+                if tid is not None:
+                    found.append((lid, tid, _resolve(tpl, props["ScheduleExpression"], params), on))
+        elif r["Type"] == "AWS::Scheduler::Schedule":
+            on = _resolve(tpl, props.get("State", "ENABLED"), params) == "ENABLED"
+            tid = _target_id((props.get("Target") or {}).get("Arn"))
+            if tid is not None:
+                found.append((lid, tid, _resolve(tpl, props["ScheduleExpression"], params), on))
+    out = []
+    for rule, target, expr, on in found:
+        runs, hours = schedule_rate(expr)
+        kind = "ecs" if res.get(target, {}).get("Type") == "AWS::ECS::Cluster" else "function"
+        out.append(Scheduled(rule, target, expr, on, runs, hours, kind))
+    return out
+
+
 def _condition(tpl: Mapping[str, Any], node: Any, params: Mapping[str, str]) -> bool:
     """A template condition (Equals/Not/And/Or over parameters) as CloudFormation evaluates it."""
     if isinstance(node, str):
@@ -160,27 +266,36 @@ def stack_shape(template_path: Path = TEMPLATE_PATH, parameters: Mapping[str, st
     """Read memory sizes and the fixed resources from the template (SAM Globals + per-function overrides).
 
     Resources with a ``Condition`` count only when it holds for the parameters' defaults (or ``parameters``),
-    so an opt-in resource (the dashboard) is priced as deployed by default.
+    so an opt-in resource (the dashboard) is priced as deployed by default; so do schedules with their
+    ``State`` (``SchedulesEnabled``). Tracing is per function, Globals' unless the function sets its own (Lambda's
+    own default, without either, is PassThrough).
     """
     tpl = load_template(template_path)
     params = _parameter_values(tpl, parameters or {})
-    default_mb = int(tpl.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
-    res: dict[str, dict[str, Any]] = tpl["Resources"]
+    glob = tpl.get("Globals", {}).get("Function", {})
+    default_mb = int(glob.get("MemorySize", 128))
+    default_tracing = _resolve(tpl, glob.get("Tracing", "PassThrough"), params)
+    res: dict[str, dict[str, Any]] = {
+        lid: r for lid, r in tpl["Resources"].items() if "Condition" not in r or _condition(tpl, r["Condition"], params)
+    }
     memory: dict[str, int] = {}
+    tracing: dict[str, str] = {}
     fargate_vcpu, fargate_gb = 0.0, 0.0
     counts: dict[str, int] = defaultdict(int)
     tables = []
     alarm_metrics: list[tuple[str, str, str]] = []
     for lid, r in res.items():
-        if "Condition" in r and not _condition(tpl, r["Condition"], params):
-            continue
         kind, props = r["Type"], r.get("Properties", {}) or {}
         counts[kind] += 1
         if kind == "AWS::CloudWatch::Alarm" and not str(props.get("Namespace", "AWS/")).startswith("AWS/"):
             dims = ",".join(f"{d['Name']}={d['Value']}" for d in props.get("Dimensions", []))
             alarm_metrics.append((str(props["Namespace"]), str(props["MetricName"]), dims))
-        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+        if kind == "AWS::Serverless::Function":
             memory[lid] = int(props.get("MemorySize", default_mb))
+            tracing[lid] = _resolve(tpl, props.get("Tracing", default_tracing), params)
+        elif kind == "AWS::Lambda::Function":
+            memory[lid] = int(props.get("MemorySize", 128))
+            tracing[lid] = _resolve(tpl, (props.get("TracingConfig") or {}).get("Mode", "PassThrough"), params)
         elif kind == "AWS::ECS::TaskDefinition":
             fargate_vcpu = int(props["Cpu"]) / 1024
             fargate_gb = int(props["Memory"]) / 1024
@@ -198,6 +313,8 @@ def stack_shape(template_path: Path = TEMPLATE_PATH, parameters: Mapping[str, st
         secrets=counts["AWS::SecretsManager::Secret"],
         table_logical_ids=tuple(tables),
         alarm_metrics=tuple(alarm_metrics),
+        tracing=tracing,
+        schedules=tuple(_schedules(tpl, res, params)),
     )
 
 
@@ -209,27 +326,67 @@ def _table_logical(physical: str, logical_ids: Sequence[str]) -> str:
     return physical
 
 
-def _db_driver(caller: str, table: str, write: bool) -> str | None:
-    if caller == "harness":
-        return None  # the benchmark's own inspection: not part of the system
-    if caller in _TRADE_CALLERS:
-        return "resolution"
-    if table == "ShadowTradesTable":
-        return "trade"
-    if caller == _EVALUATE:
-        w, r = _EVALUATE_TABLE_DRIVER.get(table, ("signal", "signal"))
-        return w if write else r
-    return "day"
+@dataclass(frozen=True)
+class _Drivers:
+    """Which driver a caller's work belongs to: scheduled targets by their runs, the rest as before."""
+
+    runs_per_day: Mapping[str, float]  # scheduled target -> runs a day (0 when its schedules are disabled)
+    hours_per_day: Mapping[str, float]  # scheduled target -> distinct hours with a run, a day
+
+    @classmethod
+    def of(cls, shape: StackShape) -> _Drivers:
+        runs: dict[str, float] = defaultdict(float)
+        hours: dict[str, float] = defaultdict(float)
+        for s in shape.schedules:
+            runs[s.target] += s.runs_per_day if s.enabled else 0.0
+            if s.enabled:
+                hours[s.target] = min(24.0, hours[s.target] + s.hours_per_day)
+        return cls(dict(runs), dict(hours))
+
+    def function(self, function: str, per_invocation: bool = False) -> str:
+        if function in self.runs_per_day:
+            return f"run:{function}"
+        if function == _EVALUATE:
+            # Live, a signal rides in its bar's invocation (records arrive a minute at a time): requests, traces
+            # and platform log lines follow the bars; compute is split over bars and signals by record count.
+            return "bar" if per_invocation else "record"
+        if function in _TRADE_CALLERS:
+            return "resolution"
+        return "day"
+
+    def db(self, caller: str, table: str, write: bool) -> str | None:
+        if caller == "harness":
+            return None  # the benchmark's own inspection: not part of the system
+        if caller in _TRADE_CALLERS:
+            return "resolution"
+        if caller == _EVALUATE:
+            if table == "ShadowTradesTable":
+                return "trade"
+            w, r = _EVALUATE_TABLE_DRIVER.get(table, ("signal", "signal"))
+            return w if write else r
+        # A scheduled job's work on the per-signal / per-trade tables grows with them, not with its runs: the
+        # daily summary labels every decision's counterfactual once (an UpdateItem per signal)
+        if table in _PER_ROW_TABLE_DRIVER:
+            return _PER_ROW_TABLE_DRIVER[table]
+        return self.function(caller)
+
+    def requests(self, caller: str, service: str) -> str:
+        """Request-priced calls: the evaluator's model/key reads follow time (a refresh interval), not records."""
+        if caller == _EVALUATE:
+            return "record" if service == "sqs" else "day"
+        return self.function(caller)
 
 
-def _fn_driver(function: str, per_invocation: bool = False) -> str:
-    if function == _EVALUATE:
-        # Live, a signal rides in its bar's invocation (records arrive a minute at a time): requests, traces
-        # and platform log lines follow the bars; compute is split over bars and signals by record count.
-        return "bar" if per_invocation else "record"
-    if function in _TRADE_CALLERS:
-        return "resolution"
-    return "day"
+def _hours_sent(per_day: float, runs_per_day: float | None, hours_per_day: float) -> float:
+    """Hours a day in which a metric sent ``per_day`` times has data.
+
+    A scheduled function's metric sent on every run has data in each hour the schedule runs in; one sent on
+    some runs, or by an unscheduled function at random moments, in 24 (1 - exp(-k / 24)) hours of a day
+    (within the schedule's hours, for a scheduled one).
+    """
+    if runs_per_day is not None and per_day >= runs_per_day * (1.0 - 1e-9):
+        return hours_per_day
+    return hours_per_day * (1.0 - math.exp(-per_day / hours_per_day)) if hours_per_day else 0.0
 
 
 def metric_months(
@@ -243,7 +400,8 @@ def metric_months(
 
     ``usage["cloudwatch"]["metrics"]`` lists each metric seen with the function that sent it and how often
     (``scale`` turns a count in the replay into one a day at the target, per driver). A metric sent k times a
-    day at random moments has data in 24 (1 - exp(-k / 24)) hours of a day; a scheduled daily job's in one.
+    day at random moments has data in 24 (1 - exp(-k / 24)) hours of a day; a scheduled job's in the hours its
+    schedule runs in (the 23:00 summary's: one). A metric two functions send has data when either sends it.
     Without that list (older usage files) every counted metric is a whole month: an upper bound. A custom
     metric an alarm watches that the replay never sent (``ModelsExported``, put by the nightly task) is
     counted as a daily job's.
@@ -251,20 +409,29 @@ def metric_months(
     cw = usage.get("cloudwatch", {})
     detail: list[Mapping[str, Any]] | None = cw.get("metrics")
     daily_share = min(1.0, days_per_month / hours_per_month)
-    seen: set[tuple[str, str, str]] = set()
     if detail is None:
-        months = float(cw.get("custom_metrics", 0))
-    else:
-        months = 0.0
-        for m in detail:
-            seen.add((str(m["namespace"]), str(m["name"]), str(m["dimensions"])))
-            driver = _fn_driver(str(m["caller"]), per_invocation=True)
-            if driver == "day":
-                months += daily_share
-            else:
-                per_day = float(m["emissions"]) * scale.get(driver, 0.0)
-                months += min(1.0, 24.0 * (1.0 - math.exp(-per_day / 24.0)) * days_per_month / hours_per_month)
-    return months + daily_share * sum(1 for key in shape.alarm_metrics if key not in seen)
+        return float(cw.get("custom_metrics", 0)) + daily_share * len(shape.alarm_metrics)
+    drivers = _Drivers.of(shape)
+    idle: dict[tuple[str, str, str], float] = defaultdict(lambda: 1.0)  # share of hours WITHOUT data
+    for m in detail:
+        key = (str(m["namespace"]), str(m["name"]), str(m["dimensions"]))
+        caller = str(m["caller"])
+        if caller == "harness":
+            continue  # printed by the benchmark itself, not by the system
+        driver = drivers.function(caller, per_invocation=True)
+        if driver == "day":
+            hours = 1.0  # a daily job's: one hour with data a day
+        else:
+            per_day = float(m["emissions"]) * scale.get(driver, 0.0)
+            scheduled = caller in drivers.runs_per_day
+            hours = _hours_sent(
+                per_day,
+                drivers.runs_per_day.get(caller) if scheduled else None,
+                drivers.hours_per_day.get(caller, 0.0) if scheduled else 24.0,
+            )
+        idle[key] *= 1.0 - min(1.0, hours / 24.0)
+    months = sum(min(1.0, 24.0 * (1.0 - q) * days_per_month / hours_per_month) for q in idle.values())
+    return months + daily_share * sum(1 for key in shape.alarm_metrics if key not in idle)
 
 
 def price(
@@ -281,18 +448,40 @@ def price(
     records = bars + signals
     # Resolver-side work is measured on the trades whose timers ran before the replay ended
     resolved = float(vol.get("resolved_trades", trades))
-    denom = {"bar": bars, "signal": signals, "trade": trades, "resolution": resolved, "day": days}
+    drivers = _Drivers.of(shape)
+    # The functions' measured invocations: the replay's, then the scheduled ones it does not make, measured on
+    # their own; a scheduled function measured nowhere is priced for its requests, traces and platform logs
+    # only (compute unknown: flagged in the assumptions).
+    replay_fns: dict[str, Mapping[str, Any]] = dict(usage.get("lambda", {}))
+    runs_fns: dict[str, Mapping[str, Any]] = {
+        fn: d for fn, d in (usage.get("scheduled_runs") or {}).items() if fn not in replay_fns
+    }
+    unmeasured = sorted(
+        fn
+        for fn in drivers.runs_per_day
+        if fn in shape.memory_mb and fn not in replay_fns and fn not in runs_fns and drivers.runs_per_day[fn] > 0
+    )
+    functions: dict[str, Mapping[str, Any]] = {
+        **replay_fns,
+        **runs_fns,
+        **{fn: {"invocations": 1, "compute_s": 0.0, "aws_calls": 0} for fn in unmeasured},
+    }
+    denom: dict[str, float] = {"bar": bars, "signal": signals, "trade": trades, "resolution": resolved, "day": days}
+    for fn in drivers.runs_per_day:
+        if fn in functions:
+            denom[f"run:{fn}"] = float(functions[fn]["invocations"])
     pass_rate = trades / signals if signals else 0.0
     sig_day = target.signals_per_day
     if sig_day is None:
         sig_day = max(target.trades_per_day / pass_rate if pass_rate else 0.0, target.trades_per_day)
     month_days = float(p["meta"]["days_per_month"])
-    target_daily = {
+    target_daily: dict[str, float] = {
         "bar": target.bars_per_day * target.streams,
         "signal": sig_day,
         "trade": target.trades_per_day,
         "resolution": target.trades_per_day,
         "day": 1.0,
+        **{f"run:{fn}": n for fn, n in drivers.runs_per_day.items()},
     }
     lines: list[CostLine] = []
 
@@ -304,7 +493,7 @@ def price(
         else:
             lines.append(CostLine(component, driver, usd, quantity, unit))
 
-    # Kinesis: shard-hours (fixed) + PUT payload units (per record; the producer's puts)
+    # Kinesis: shard-hours (fixed) + PUT payload units (per record; the producer's puts, i.e. the ingest's)
     hours = float(p["meta"]["hours_per_month"])
     add("kinesis shard-hours", "fixed", shape.shards * target.streams * hours * p["kinesis"]["shard_hour"],
         shape.shards * target.streams * hours, "shard-h/month")  # fmt: skip
@@ -312,28 +501,26 @@ def price(
     add("kinesis PUT payload units", "record", put_units * p["kinesis"]["put_payload_unit_per_million"] / 1e6,
         put_units, "25KB units")  # fmt: skip
 
-    # Lambda: requests + GB-s; billed time = compute + per-call in-region latency (+ half a ms of rounding)
+    # Lambda: requests + GB-s; billed time = compute + per-call latency (AWS in region, the exchange over the
+    # internet) + half a ms of rounding; X-Ray traces only for the functions whose template tracing is Active
     lat_s = float(a["aws_call_latency_ms"]) / 1e3
-    lambda_seconds: dict[str, float] = {}
-    for fn, d in usage.get("lambda", {}).items():
+    ext_s = float(a.get("exchange_call_latency_ms", 0.0)) / 1e3
+    for fn, d in functions.items():
         n = float(d["invocations"])
-        billed_s = float(d["compute_s"]) + float(d["aws_calls"]) * lat_s + n * 0.0005
-        gb_s = billed_s * shape.memory_mb.get(fn, 128) / 1024
-        lambda_seconds[fn] = billed_s
-        add(f"lambda {fn} GB-s", _fn_driver(fn), gb_s * p["lambda"]["gb_second"], gb_s, "GB-s")
-        add(
-            f"lambda {fn} requests",
-            _fn_driver(fn, per_invocation=True),
-            n * p["lambda"]["request_per_million"] / 1e6,
-            n,
-            "requests",
+        billed_s = (
+            float(d["compute_s"]) + float(d["aws_calls"]) * lat_s + float(d.get("external_calls", 0)) * ext_s + n * 5e-4
         )
-        add(f"x-ray traces {fn}", _fn_driver(fn, per_invocation=True), n * a["xray_trace_share"] * p["xray"]["trace_recorded_per_million"] / 1e6,
-            n * a["xray_trace_share"], "traces")  # fmt: skip
+        gb_s = billed_s * shape.memory_mb.get(fn, 128) / 1024
+        add(f"lambda {fn} GB-s", drivers.function(fn), gb_s * p["lambda"]["gb_second"], gb_s, "GB-s")
+        per_inv = drivers.function(fn, per_invocation=True)
+        add(f"lambda {fn} requests", per_inv, n * p["lambda"]["request_per_million"] / 1e6, n, "requests")
+        if shape.tracing.get(fn, "Active") == "Active":
+            traces = n * float(a["xray_trace_share"])
+            add(f"x-ray traces {fn}", per_inv, traces * p["xray"]["trace_recorded_per_million"] / 1e6, traces,
+                "traces")  # fmt: skip
         logs, platform = float(d.get("log_bytes", 0.0)), n * float(a["lambda_platform_log_bytes"])
-        add(f"logs {fn}", _fn_driver(fn), logs / 1e9 * p["cloudwatch"]["logs_ingest_gb"], logs, "bytes")
-        add(f"logs {fn} platform", _fn_driver(fn, per_invocation=True),
-            platform / 1e9 * p["cloudwatch"]["logs_ingest_gb"], platform, "bytes")  # fmt: skip
+        add(f"logs {fn}", drivers.function(fn), logs / 1e9 * p["cloudwatch"]["logs_ingest_gb"], logs, "bytes")
+        add(f"logs {fn} platform", per_inv, platform / 1e9 * p["cloudwatch"]["logs_ingest_gb"], platform, "bytes")
 
     # DynamoDB on-demand request units, by who wrote/read which table
     wru_price = p["dynamodb"]["write_request_unit_per_million"] / 1e6
@@ -345,7 +532,7 @@ def price(
         for caller, tables in usage.get(key, {}).items():
             for table, units in tables.items():
                 lid = _table_logical(table, shape.table_logical_ids)
-                driver = _db_driver(caller, lid, write)
+                driver = drivers.db(caller, lid, write)
                 if driver is not None:
                     kind = "WRU" if write else "RRU"
                     add(f"dynamodb {lid} {kind}", driver, float(units) * unit_price, float(units), kind)
@@ -355,25 +542,29 @@ def price(
     add("step functions transitions", "resolution", sfn * p["stepfunctions"]["standard_transition_per_thousand"] / 1e3,
         sfn, "transitions")  # fmt: skip
 
-    # Request-priced services seen in the calls (S3, SQS, SNS, KMS, Secrets Manager)
-    for caller, ops in usage.get("calls", {}).items():
+    # Request-priced services seen in the calls (S3, SQS, SNS, KMS, Secrets Manager): the replay's, and those of
+    # the scheduled runs measured on their own (their Kinesis puts are the replay producer's, priced above)
+    calls: list[tuple[str, Mapping[str, Any]]] = list(usage.get("calls", {}).items())
+    calls += [(fn, d.get("calls", {})) for fn, d in runs_fns.items()]
+    for caller, ops in calls:
         if caller == "harness":
             continue
-        driver = "resolution" if caller in _TRADE_CALLERS else ("record" if caller == _EVALUATE else "day")
-        for op, n in ops.items():
+        for op, count in ops.items():
             service, name = op.split(".", 1)
-            n = float(n)
+            n = float(count)
+            driver = drivers.requests(caller, service)
             if service == "s3":
                 each = p["s3"]["put_per_thousand"] if name in _S3_PUT_OPS else p["s3"]["get_per_thousand"]
-                add(f"s3 {name}", "day", n * each / 1e3, n, "requests")
+                add(f"s3 {name}", driver, n * each / 1e3, n, "requests")
             elif service == "sqs" and name.startswith("Send"):
                 add(f"sqs {name}", driver, n * p["sqs"]["request_per_million"] / 1e6, n, "requests")
             elif service == "sns" and name == "Publish":
-                add("sns publish", "day", n * p["sns"]["publish_per_million"] / 1e6, n, "publishes")
+                add("sns publish", driver, n * p["sns"]["publish_per_million"] / 1e6, n, "publishes")
             elif service == "kms":
-                add(f"kms request {name}", "day", n * p["kms"]["request_per_ten_thousand"] / 1e4, n, "requests")
+                add(f"kms request {name}", driver, n * p["kms"]["request_per_ten_thousand"] / 1e4, n, "requests")
             elif service == "secretsmanager":
-                add(f"secrets {name}", "day", n * p["secretsmanager"]["request_per_ten_thousand"] / 1e4, n, "requests")
+                add(f"secrets {name}", driver, n * p["secretsmanager"]["request_per_ten_thousand"] / 1e4, n,
+                    "requests")  # fmt: skip
 
     # Fixed monthly resources from the template and what the functions emitted
     cw = p["cloudwatch"]
@@ -384,26 +575,36 @@ def price(
     add("cloudwatch dashboard", "fixed", shape.dashboards * cw["dashboard_month"], shape.dashboards, "dashboards")
     add("kms keys", "fixed", shape.kms_keys * p["kms"]["key_month"], shape.kms_keys, "keys")
     add("secrets", "fixed", shape.secrets * p["secretsmanager"]["secret_month"], shape.secrets, "secrets")
-    # Nightly training task (per day), sized by the task definition
-    task_h = float(a["fargate_task_minutes"]) / 60 * days
-    fargate = task_h * (shape.fargate_vcpu * p["fargate"]["vcpu_hour"] + shape.fargate_gb * p["fargate"]["gb_hour"])
-    add("fargate nightly training", "day", fargate, task_h, "task-h")
+    # The scheduled Fargate task (nightly training): one run's worth, as often as its schedule fires
+    for ecs in sorted({s.target for s in shape.schedules if s.kind == "ecs"}):
+        task_h = float(a["fargate_task_minutes"]) / 60
+        rate = shape.fargate_vcpu * p["fargate"]["vcpu_hour"] + shape.fargate_gb * p["fargate"]["gb_hour"]
+        denom[f"run:{ecs}"] = 1.0
+        add("fargate nightly training", f"run:{ecs}", task_h * rate, task_h, "task-h")
 
     # -- per unit, then the month at the target volumes ----------------------------------------------
     by_driver: dict[str, float] = defaultdict(float)
     for ln in lines:
         by_driver[ln.driver] += ln.usd
-    per_unit = {d: (by_driver[d] / denom[d] if denom[d] else 0.0) for d in denom}
+    per_unit = {d: (by_driver[d] / denom[d] if denom[d] else 0.0) for d in ("bar", "signal", "trade", "resolution")}
     per_unit["trade"] += per_unit.pop("resolution")
+    per_run = {
+        d.removeprefix("run:"): (by_driver[d] / denom[d] if denom[d] else 0.0, target_daily[d])
+        for d in denom
+        if d.startswith("run:")
+    }
+    per_unit["day"] = (by_driver["day"] / days if days else 0.0) + sum(usd * n for usd, n in per_run.values())
     per_unit["fixed_month"] = by_driver["fixed"]
+
+    def monthly_qty(ln: CostLine, value: float) -> float:
+        if ln.driver == "fixed":
+            return value
+        n = denom.get(ln.driver, 0.0)
+        return value / n * target_daily[ln.driver] * month_days if n else 0.0
+
     monthly_by_component: dict[str, float] = defaultdict(float)
     for ln in lines:
-        if ln.driver == "fixed":
-            monthly_by_component[ln.component] += ln.usd
-        else:
-            n = denom[ln.driver]
-            if n:
-                monthly_by_component[ln.component] += ln.usd / n * target_daily[ln.driver] * month_days
+        monthly_by_component[ln.component] += monthly_qty(ln, ln.usd)
     # DynamoDB storage at the steady state of the target (prices kept 35 days, decisions 400, trades a month)
     sizes = usage.get("dynamodb_item_bytes", {})
     size = {_table_logical(t, shape.table_logical_ids): float(b) for t, b in sizes.items()}
@@ -419,27 +620,14 @@ def price(
 
     # free tiers, applied to the month
     def month_qty(prefix: str) -> float:
-        q = 0.0
-        for ln in lines:
-            if ln.component.startswith(prefix):
-                q += (
-                    ln.quantity
-                    if ln.driver == "fixed"
-                    else (
-                        ln.quantity / denom[ln.driver] * target_daily[ln.driver] * month_days
-                        if denom[ln.driver]
-                        else 0.0
-                    )
-                )
-        return q
+        return sum(monthly_qty(ln, ln.quantity) for ln in lines if ln.component.startswith(prefix))
 
     def capped(component_prefix: str, free_qty: float, unit_usd: float) -> float:
         return min(month_qty(component_prefix), free_qty) * unit_usd
 
     free = (
-        min(sum(month_qty(f"lambda {fn} GB-s") for fn in lambda_seconds), ft["lambda_gb_seconds"])
-        * p["lambda"]["gb_second"]
-        + min(sum(month_qty(f"lambda {fn} requests") for fn in lambda_seconds), ft["lambda_requests"])
+        min(sum(month_qty(f"lambda {fn} GB-s") for fn in functions), ft["lambda_gb_seconds"]) * p["lambda"]["gb_second"]
+        + min(sum(month_qty(f"lambda {fn} requests") for fn in functions), ft["lambda_requests"])
         * p["lambda"]["request_per_million"]
         / 1e6
         + capped(
@@ -476,12 +664,71 @@ def price(
         monthly_usd_after_free_tier=monthly - free,
         usd_per_million_signals=sum(margin.values()),
         margin_by_component=dict(margin),
-        assumptions={"region": p["meta"]["region"], "prices_taken": p["meta"]["taken"], **a},
+        assumptions={
+            "region": p["meta"]["region"],
+            "prices_taken": p["meta"]["taken"],
+            **a,
+            "tracing": dict(shape.tracing),
+            "unmeasured_compute": unmeasured,
+        },
+        per_run=per_run,
     )
 
 
-def format_report(r: CostReport, top: int = 8) -> str:
-    """The figures a reader checks against the goals, with what dominates each."""
+def timer_alternatives(
+    r: CostReport, prices: Mapping[str, Any], memory_mb: int = 512
+) -> dict[str, tuple[float, float]]:
+    """What the margin would be with another shadow-trade timer: (USD per million signals, extra fixed USD/month).
+
+    The margin without the timer's transitions, plus each alternative's per-trade cost times the pass rate, at
+    the target volumes and the price file's numbers (the measured transitions per execution, the resolver's
+    other work unchanged):
+
+    - one EventBridge Scheduler one-time schedule per trade (an invocation each; creating it is free);
+    - a Standard execution per due *minute* shared by the trades due then (the resolver takes the batch): a
+      trade pays the execution only when no other trade is due that minute, exp(-trades a day / 1440) of the
+      time with trades spread over the day;
+    - the same bucket started by a schedule every minute whether or not a trade is due: no per-trade
+      transitions, 1440 executions a day fixed;
+    - a sweep every minute (a scheduled function querying a sparse KEYS_ONLY GSI of OPEN trades by due minute):
+      one index write when a trade opens and one delete when it closes; fixed: the function's requests,
+      platform log lines, one eventually consistent query and one AWS call's latency at ``memory_mb``.
+    """
+    p, a = prices, prices["assumptions"]
+    sfn_each = p["stepfunctions"]["standard_transition_per_thousand"] / 1e3
+    wru = p["dynamodb"]["write_request_unit_per_million"] / 1e6
+    transitions = sum(ln.quantity for ln in r.lines if ln.component == "step functions transitions")
+    resolved = r.volumes.get("resolved_trades", r.volumes["shadow_trades"])
+    per_exec = transitions / resolved if resolved else 0.0
+    pass_rate, trades_day, month = r.target["pass_rate"], r.target["trade"], r.target["days_per_month"]
+    base = r.usd_per_million_signals - r.margin_by_component.get("step functions transitions", 0.0)
+    runs = 1440.0 * month
+    sweep_fixed = runs * (
+        p["lambda"]["request_per_million"] / 1e6
+        + (float(a["aws_call_latency_ms"]) + 1.5) / 1e3 * memory_mb / 1024 * p["lambda"]["gb_second"]
+        + float(a["lambda_platform_log_bytes"]) / 1e9 * p["cloudwatch"]["logs_ingest_gb"]
+        + 0.5 * p["dynamodb"]["read_request_unit_per_million"] / 1e6
+    )
+    out = {
+        "step functions standard per trade (now)": (r.usd_per_million_signals, 0.0),
+        "standard execution per due minute, shared": (
+            base + pass_rate * math.exp(-trades_day / 1440.0) * per_exec * sfn_each * 1e6,
+            0.0,
+        ),
+        "standard execution every minute (scheduled)": (base, runs * per_exec * sfn_each),
+        "sweep every minute (sparse GSI)": (base + pass_rate * 2 * wru * 1e6, sweep_fixed),
+    }
+    if "scheduler" in p:
+        out["eventbridge scheduler one-time per trade"] = (
+            base + pass_rate * p["scheduler"]["invocation_per_million"],
+            0.0,
+        )
+    return out
+
+
+def format_report(r: CostReport, top: int = 8, prices: Mapping[str, Any] | None = None) -> str:
+    """The figures a reader checks against the goals, with what dominates each (and, given the prices, what
+    the margin would be with another shadow-trade timer)."""
     out = [
         f"prices: {r.assumptions['region']}, {r.assumptions['prices_taken']}",
         f"replay: {r.volumes['window_days']:.2f} days, {r.volumes['bars']:.0f} bars, {r.volumes['signals']:.0f} signals, "
@@ -499,10 +746,28 @@ def format_report(r: CostReport, top: int = 8) -> str:
     out += ["", f"per million signals at the margin: ${r.usd_per_million_signals:.3f} (goal <= $2)"]
     for name, usd in sorted(r.margin_by_component.items(), key=lambda kv: -kv[1])[:top]:
         out.append(f"  {usd:9.4f}  {name}  ({usd / r.usd_per_million_signals:.0%})")
+    if r.per_run:
+        out += ["", "scheduled (runs a day from template.yaml's schedules):"]
+        for name, (usd, n) in sorted(r.per_run.items()):
+            month = usd * n * r.target["days_per_month"]
+            out.append(f"  {name}: {n:g} runs a day, ${usd:.7f} a run, ${month:.4f} a month")
+    if prices is not None:
+        out += ["", "the margin with another shadow-trade timer ($/M signals; extra fixed $/month):"]
+        for name, (usd, fixed) in sorted(timer_alternatives(r, prices).items(), key=lambda kv: kv[1][0]):
+            out.append(f"  {usd:9.3f}  +{fixed:.2f}  {name}")
+    traced = sorted(fn for fn, mode in r.assumptions.get("tracing", {}).items() if mode == "Active")
+    untraced = sorted(fn for fn, mode in r.assumptions.get("tracing", {}).items() if mode != "Active")
     out.append(
-        f"assumptions: {r.assumptions['aws_call_latency_ms']:g} ms per AWS call in Lambda, Fargate "
-        f"{r.assumptions['fargate_task_minutes']:g} min a night, every invocation traced by X-Ray"
+        f"assumptions: {r.assumptions['aws_call_latency_ms']:g} ms per AWS call in Lambda, "
+        f"{r.assumptions.get('exchange_call_latency_ms', 0):g} ms per exchange call, Fargate "
+        f"{r.assumptions['fargate_task_minutes']:g} min a run; X-Ray traces every invocation of "
+        f"{', '.join(traced) or 'no function'} (not of {', '.join(untraced) or '-'}: PassThrough)"
     )
+    if r.assumptions.get("unmeasured_compute"):
+        out.append(
+            "NOT MEASURED (compute not priced, only requests/traces/logs): "
+            + ", ".join(r.assumptions["unmeasured_compute"])
+        )
     return "\n".join(out)
 
 
@@ -531,9 +796,10 @@ def cost_main(argv: Sequence[str] | None = None) -> int:
         print(f"huracan cost: cannot read {args.usage}: {exc}", file=sys.stderr)
         return 2
     target = Target(streams=args.streams, signals_per_day=args.signals_per_day, trades_per_day=args.trades_per_day)
-    report = price(usage, load_prices(args.prices), stack_shape(args.template, overrides), target)
+    prices = load_prices(args.prices)
+    report = price(usage, prices, stack_shape(args.template, overrides), target)
     if args.json:
         print(json.dumps({"cost": report.figures()}))
     else:
-        print(format_report(report))
+        print(format_report(report, prices=prices))
     return 0

@@ -61,7 +61,7 @@ def service() -> SignalService:
 
 
 # No Powertools Tracer here: importing the X-Ray SDK costs ~150 ms of every cold start on the hot path
-# (issue 7's budget is 500 ms); the function's active tracing still records Lambda's own segments.
+# (issue 7's budget is 500 ms). The function traces PassThrough (see template.yaml's TracingJustifications).
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

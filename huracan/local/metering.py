@@ -10,8 +10,13 @@ time spent inside botocore. DynamoDB request units are estimated from the items 
 rules, so the cost model can price on-demand capacity rather than API calls.
 
 Handlers are attributed by wrapping :meth:`huracan.local.lambdas.LocalLambdas.invoke` on the instance (both the
-poller and moto's ``Invoke`` route through it): per invocation the wall time and the botocore time inside it,
-so *compute time* = wall - botocore, the handler time without AWS latency.
+poller and moto's ``Invoke`` route through it): per invocation the wall time, the botocore time inside it and
+the time in HTTP calls outside AWS (``urllib3.PoolManager.urlopen``, which the exchange client uses and botocore
+does not), so *compute time* = wall - botocore - external, the handler time without network latency.
+
+What the handlers print is counted too (:class:`LogTap`): log bytes per invocation, and every CloudWatch
+custom metric of an EMF document with the function that sent it and how often (CloudWatch bills a metric by
+the hours it gets data, so the cost model needs the sender's rhythm, not just the count of metrics).
 """
 
 from __future__ import annotations
@@ -26,13 +31,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import urllib3
 from botocore.client import BaseClient
 
-__all__ = ["AwsMeter", "Invocation", "LogTap", "MeteredReplay", "item_size", "metered_replay"]
+if TYPE_CHECKING:
+    from huracan.core.bars import BarArrays
+
+__all__ = ["AwsMeter", "Invocation", "LocalKlines", "LogTap", "MeteredReplay", "item_size", "metered_replay"]
 
 _HOOK_ID = "huracan-aws-meter"
+INGEST_FUNCTION = "IngestMarketFunction"
+INGEST_SCHEDULE = "IngestMarketFunctionEveryMinute"  # SAM's rule id: function + event name
 _WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem"}
 
 
@@ -75,10 +86,12 @@ class Invocation:
     aws_s: float = 0.0
     aws_calls: int = 0
     log_bytes: int = 0
+    external_s: float = 0.0  # HTTP outside AWS (the exchange)
+    external_calls: int = 0
 
     @property
     def compute_s(self) -> float:
-        return self.wall_s - self.aws_s
+        return self.wall_s - self.aws_s - self.external_s
 
 
 @dataclass
@@ -110,9 +123,16 @@ class AwsMeter:
         self.write_units: dict[tuple[str, str], float] = defaultdict(float)  # (caller, table)
         self.read_units: dict[tuple[str, str], float] = defaultdict(float)
         self.kinesis_put_payload_units: dict[str, int] = defaultdict(int)  # caller -> 25 KB units
-        #: (namespace, metric, dimension names+values): each is one CloudWatch custom metric
-        self.metric_keys: set[tuple[str, str, str]] = set()
+        #: (namespace, metric, dimension names+values, caller) -> EMF documents that carried it; each distinct
+        #: (namespace, metric, dimensions) is one CloudWatch custom metric
+        self.metric_emissions: dict[tuple[str, str, str, str], int] = defaultdict(int)
         self.enabled = True
+        self._original_urlopen: Callable[..., Any] | None = None
+
+    @property
+    def metric_keys(self) -> set[tuple[str, str, str]]:
+        """The distinct custom metrics seen (whoever sent them)."""
+        return {(ns, name, dims) for ns, name, dims, _ in self.metric_emissions}
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def install(self) -> AwsMeter:
@@ -137,12 +157,32 @@ class AwsMeter:
             return response
 
         setattr(BaseClient, "_make_api_call", _make_api_call)  # noqa: B010 - patched on purpose
+        # HTTP outside AWS: botocore opens its pools' connections directly, so only other clients (the
+        # exchange's urllib3 PoolManager) come through here
+        original_urlopen: Callable[..., Any] = urllib3.PoolManager.urlopen
+        self._original_urlopen = original_urlopen
+
+        def urlopen(manager: urllib3.PoolManager, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            inv: Invocation | None = getattr(meter._local, "invocation", None)
+            if inv is None or not meter.enabled:
+                return original_urlopen(manager, method, url, *args, **kwargs)
+            t0 = time.perf_counter()
+            try:
+                return original_urlopen(manager, method, url, *args, **kwargs)
+            finally:
+                inv.external_s += time.perf_counter() - t0
+                inv.external_calls += 1
+
+        setattr(urllib3.PoolManager, "urlopen", urlopen)  # noqa: B010 - patched on purpose
         return self
 
     def uninstall(self) -> None:
         if self._original is not None:
             setattr(BaseClient, "_make_api_call", self._original)  # noqa: B010
             self._original = None
+        if self._original_urlopen is not None:
+            setattr(urllib3.PoolManager, "urlopen", self._original_urlopen)  # noqa: B010
+            self._original_urlopen = None
 
     def __enter__(self) -> AwsMeter:
         return self.install()
@@ -166,6 +206,7 @@ class AwsMeter:
             self.write_units.clear()
             self.read_units.clear()
             self.kinesis_put_payload_units.clear()
+            self.metric_emissions.clear()
 
     def learn_tables(self, client: Any) -> None:
         """Read every table's GSIs (a write to an item with a GSI's key is billed again on the index)."""
@@ -238,19 +279,22 @@ class AwsMeter:
         inv: Invocation | None = getattr(self._local, "invocation", None)
         if inv is not None:
             inv.log_bytes += len(text.encode())
-        if '"_aws"' in text:  # an EMF document: every metric x dimension set is a custom metric
-            for line in text.splitlines():
-                try:
-                    doc = json.loads(line)
-                    directives = doc["_aws"]["CloudWatchMetrics"]
-                except (ValueError, KeyError, TypeError):
-                    continue
-                for d in directives:
-                    for dims in d.get("Dimensions", [[]]):
-                        dim = ",".join(f"{k}={doc.get(k)}" for k in dims)
-                        for m in d.get("Metrics", []):
-                            with self._lock:
-                                self.metric_keys.add((str(d.get("Namespace")), str(m.get("Name")), dim))
+        if '"_aws"' not in text:
+            return
+        # an EMF document: every metric x dimension set is a custom metric, sent by the running handler
+        caller = self._caller()
+        for line in text.splitlines():
+            try:
+                doc = json.loads(line)
+                directives = doc["_aws"]["CloudWatchMetrics"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            for d in directives:
+                for dims in d.get("Dimensions", [[]]):
+                    dim = ",".join(f"{k}={doc.get(k)}" for k in dims)
+                    for m in d.get("Metrics", []):
+                        with self._lock:
+                            self.metric_emissions[(str(d.get("Namespace")), str(m.get("Name")), dim, caller)] += 1
 
     # -- request units ------------------------------------------------------------------------------
     def _write(self, caller: str, table: str, item: Mapping[str, Any] | None) -> None:
@@ -328,13 +372,26 @@ class AwsMeter:
         lambdas: dict[str, dict[str, float]] = {}
         for inv in self.invocations:
             d = lambdas.setdefault(
-                inv.function, {"invocations": 0, "compute_s": 0.0, "aws_calls": 0, "wall_s": 0.0, "log_bytes": 0}
+                inv.function,
+                {
+                    "invocations": 0,
+                    "compute_s": 0.0,
+                    "aws_calls": 0,
+                    "external_calls": 0,
+                    "wall_s": 0.0,
+                    "log_bytes": 0,
+                },
             )
             d["invocations"] += 1
             d["compute_s"] += inv.compute_s
             d["aws_calls"] += inv.aws_calls
+            d["external_calls"] += inv.external_calls
             d["wall_s"] += inv.wall_s
             d["log_bytes"] += inv.log_bytes
+        metrics = [
+            {"namespace": ns, "name": name, "dimensions": dims, "caller": caller, "emissions": n}
+            for (ns, name, dims, caller), n in sorted(self.metric_emissions.items())
+        ]
         return {
             "calls": dict(calls),
             "request_bytes": dict(body),
@@ -343,8 +400,13 @@ class AwsMeter:
             "kinesis_put_payload_units": dict(self.kinesis_put_payload_units),
             "lambda": lambdas,
             "dynamodb_item_bytes": {t: round(info.mean_item, 1) for t, info in self.tables.items() if info.items},
-            "cloudwatch": {"custom_metrics": len(self.metric_keys)},
+            "cloudwatch": {"custom_metrics": len(self.metric_keys), "metrics": metrics},
         }
+
+    def run_usage(self, function: str) -> dict[str, Any]:
+        """One function's invocations and request-priced calls: a scheduled target measured on its own."""
+        u = self.usage()
+        return dict(u["lambda"].get(function, {"invocations": 0}), calls=u["calls"].get(function, {}))
 
 
 class LogTap(io.TextIOBase):
@@ -380,6 +442,63 @@ class MeteredReplay:
     batch_sizes: list[int]  # records per evaluate invocation, in order
     usage: dict[str, Any]
     invocations: list[Invocation]
+    #: the scheduled functions the replay does not invoke, measured on their own (``usage["scheduled_runs"]``)
+    scheduled_runs: list[Invocation] = field(default_factory=list)
+
+
+class LocalKlines:
+    """Binance-format ``GET /api/v3/klines`` on loopback, answered from real bars: the ingest's exchange.
+
+    Answers in well under a millisecond (a binary search, ``limit`` rows), so an ingest measured against it
+    is its own compute; the internet round trip to the real exchange is the cost model's assumption.
+    """
+
+    def __init__(self, bars: BarArrays) -> None:
+        self.bars = bars
+        self.requests = 0
+        self._server: Any = None
+
+    def rows(self, end_ms: int, limit: int) -> list[list[Any]]:
+        import numpy as np
+
+        b = self.bars
+        stop = int(np.searchsorted(b.ts, (end_ms + 1) // 1000 - 60, side="right"))  # bars closed by endTime
+
+        def row(i: int) -> list[Any]:
+            t = int(b.ts[i]) * 1000
+            return [t, str(b.open[i]), str(b.high[i]), str(b.low[i]), str(b.close[i]), str(b.volume[i]), t + 59_999]
+
+        return [[*row(i), "0", 0, "0", "0", "0"] for i in range(max(0, stop - limit), stop)]
+
+    def __enter__(self) -> str:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        exchange = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                exchange.requests += 1
+                q = parse_qs(urlparse(self.path).query)
+                body = json.dumps(exchange.rows(int(q["endTime"][0]), int(q["limit"][0]))).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
 
 def metered_replay(
@@ -388,17 +507,26 @@ def metered_replay(
     *,
     first_day: float = 0.0,
     window_s: int = 3600,
-    skip_schedules: frozenset[str] = frozenset({"IngestMarketFunctionEveryMinute"}),
+    skip_schedules: frozenset[str] = frozenset({INGEST_SCHEDULE}),
+    ingest_runs: int = 0,
 ) -> MeteredReplay:
     """Replay ``days`` of the FTX month from ``first_day`` as the demo does, metering every call.
 
     The deploy's calls are not metered (the meter is reset after start); the handlers' stdout (their logs and
     EMF metrics) is counted and discarded. Trades whose timer lies beyond the data stay OPEN, as in the demo.
+
+    The replay publishes the records itself, so the every-minute ingest schedule is skipped; with
+    ``ingest_runs`` > 0 the real ``IngestMarketFunction`` handler is then run that many times on its own (the
+    scheduled events of the window's last minutes, against :class:`LocalKlines` serving the month), after one
+    unmetered warm-up run (an every-minute function stays warm): ``usage["scheduled_runs"]`` holds its
+    invocations and calls, its custom metrics join ``usage["cloudwatch"]["metrics"]``. Its records go onto the
+    stream after the replay has ended, so nothing evaluates them twice.
     """
     import boto3
 
     from huracan.core.strategies import signals_history
     from huracan.data import find_data_file, load_bars
+    from huracan.local.clock import scheduled_event
     from huracan.local.replay import build_records
     from huracan.local.runtime import LocalRuntime
 
@@ -409,10 +537,12 @@ def metered_replay(
     n_signals = sum(1 for r in recs if r.payload.get("type") == "signal")
     meter = AwsMeter().install()
     timing = {"drain": 0.0, "settle": 0.0}
+    runs: list[Invocation] = []
+    run_usage: dict[str, Any] | None = None
     try:
-        with contextlib.redirect_stdout(meter.log_tap()):
+        with contextlib.redirect_stdout(meter.log_tap()), LocalKlines(all_bars) as exchange_url:
             t0 = time.perf_counter()
-            params = {"HuracanProfile": profile, "SchedulesEnabled": "true"}
+            params = {"HuracanProfile": profile, "SchedulesEnabled": "true", "ExchangeApiUrl": exchange_url}
             with LocalRuntime(parameters=params, skip_schedules=set(skip_schedules)) as rt:
                 lambdas = rt.lambdas
                 lambdas.invoke = meter.wrap_invoke(  # type: ignore[method-assign,assignment]
@@ -447,9 +577,26 @@ def metered_replay(
                     trades, resolved, transitions = _timer_counts(rt.physical("ShadowTradeTimer"))
                 batches = sum(p.stats.batches for p in rt.pollers)
                 sizes = [n for p in rt.pollers for n in p.stats.invocations]
+                usage = meter.usage()
+                invocations = list(meter.invocations)
+                if ingest_runs > 0:
+                    ends = [float(ts) + 60 for ts in bars.ts[-ingest_runs - 1 :]]
+                    events = [scheduled_event(INGEST_SCHEDULE, t, rt.aws.region) for t in ends]
+                    lambdas.invoke(INGEST_FUNCTION, events[0])  # the cold start, not measured
+                    meter.reset()
+                    for event in events[1:]:
+                        lambdas.invoke(INGEST_FUNCTION, event)
+                    runs = list(meter.invocations)
+                    run_usage = meter.run_usage(INGEST_FUNCTION)
+                    ingest_metrics = meter.usage()["cloudwatch"]["metrics"]
     finally:
         meter.uninstall()
-    usage = meter.usage()
+    if run_usage is not None:
+        usage["scheduled_runs"] = {INGEST_FUNCTION: run_usage}
+        usage["cloudwatch"]["metrics"] += ingest_metrics
+        usage["cloudwatch"]["custom_metrics"] = len(
+            {(m["namespace"], m["name"], m["dimensions"]) for m in usage["cloudwatch"]["metrics"]}
+        )
     window_days = len(bars) / 1440
     usage.update(
         window_days=window_days,
@@ -478,7 +625,8 @@ def metered_replay(
         poller_batches=batches,
         batch_sizes=sizes,
         usage=usage,
-        invocations=list(meter.invocations),
+        invocations=invocations,
+        scheduled_runs=runs,
     )
 
 

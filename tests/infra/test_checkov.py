@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,7 @@ def test_secrets_come_only_from_secrets_manager(template: dict[str, Any]) -> Non
 
 def test_every_data_store_is_encrypted_at_rest(template: dict[str, Any]) -> None:
     """Tables, stream, queues, topics and bucket: encrypted, or (AlarmTopic only) a justified exception."""
-    checks = {
+    checks: dict[str, Callable[[dict[str, Any]], bool]] = {
         "AWS::DynamoDB::Table": lambda p: p.get("SSESpecification", {}).get("SSEEnabled") is True,
         "AWS::Kinesis::Stream": lambda p: p.get("StreamEncryption", {}).get("EncryptionType") == "KMS",
         "AWS::SQS::Queue": lambda p: p.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in p,

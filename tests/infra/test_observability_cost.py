@@ -56,3 +56,38 @@ def test_only_the_no_model_alarm_watches_a_custom_metric(template: dict[str, Any
     custom = {lid for lid, a in alarms.items() if not a["Properties"]["Namespace"].startswith("AWS/")}
     assert custom == {"NoModelPublishedAlarm"}
     assert stack_shape().alarm_metrics == (("Huracan", "ModelsExported", "service=huracan"),)
+
+
+# The functions invoked per minute / per batch by callers that never sample (an EventBridge schedule, the Kinesis
+# event source mapping): tracing every invocation would bill 43,800 traces a month each.
+PASSTHROUGH = {"EvaluateSignalsFunction", "IngestMarketFunction"}
+
+
+def test_only_the_per_minute_functions_pass_tracing_through_and_each_says_why(template: dict[str, Any]) -> None:
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    own = {lid: fn["Properties"]["Tracing"] for lid, fn in functions.items() if "Tracing" in fn["Properties"]}
+    assert own == dict.fromkeys(PASSTHROUGH, "PassThrough")
+    justified = template["Metadata"]["Huracan::TracingJustifications"]
+    assert set(justified) == set(own), "every tracing override argued for, and no stale argument"
+    short = sorted(lid for lid, why in justified.items() if len(str(why).split()) < 12)
+    assert short == [], f"tracing overrides need a real justification (>= 12 words): {short}"
+    # the timer keeps tracing each shadow trade end to end
+    assert template["Resources"]["ShadowTradeTimer"]["Properties"]["Tracing"] == {"Enabled": True}
+
+
+def test_the_cost_model_reads_tracing_per_function_from_the_template(template: dict[str, Any]) -> None:
+    tracing = stack_shape().tracing
+    assert set(tracing) == set(resources_of_type(template, "AWS::Serverless::Function"))
+    assert {lid for lid, mode in tracing.items() if mode != "Active"} == PASSTHROUGH
+
+
+def test_the_cost_model_counts_every_schedule_of_the_template() -> None:
+    """The ingest every minute, the summary at 23:00 and the nightly task: on by default, off with the switch."""
+    runs = {(s.rule, s.target): (s.runs_per_day, s.enabled) for s in stack_shape().schedules}
+    assert runs == {
+        ("IngestMarketFunctionEveryMinute", "IngestMarketFunction"): (1440.0, True),
+        ("DailySummaryFunctionNightly", "DailySummaryFunction"): (1.0, True),
+        ("NightlyTrainingRule", "TrainingCluster"): (1.0, True),
+    }
+    assert not any(s.enabled for s in stack_shape(parameters={"SchedulesEnabled": "false"}).schedules)
