@@ -265,6 +265,18 @@ class Repository:
             for item in model.by_day.query(day):
                 yield _decision_record(item)
 
+    def symbols_on_day(self, day: str) -> set[str]:
+        """The symbols traded on one UTC day: the index query reads only ``symbol`` (no item bodies to parse)."""
+        model = self.tables.decisions
+        with translate_errors("decisions.Query"):
+            return {str(item.symbol) for item in model.by_day.query(day, attributes_to_get=["symbol"])}
+
+    def count_decisions_on_day(self, day: str) -> int:
+        """How many decisions one UTC day holds (``Select=COUNT`` on the index: no items transferred)."""
+        model = self.tables.decisions
+        with translate_errors("decisions.Query"):
+            return int(model.by_day.count(day))
+
     def decisions_with_outcomes_on_day(
         self, day: str, *, only_unresolved: bool = False
     ) -> Iterator[tuple[DecisionRecord, DecisionOutcome | None]]:

@@ -48,6 +48,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from huracan.adapters.decision_days import DECISIONS_PREFIX, SettledDecisionDays
 from huracan.core.bars import BarArrays
 from huracan.core.config import EngineConfig, load_config
 from huracan.core.features import MODEL_FEATURES
@@ -89,7 +90,7 @@ REPORT_SCHEMA = "huracan.training_session/1"
 class _PricesPort(BarSource, DecisionSource, Protocol):
     """The repository as the job uses it: bars, decisions by day, counterfactual writes."""
 
-    def decisions_on_day(self, day: str) -> Any: ...
+    def symbols_on_day(self, day: str) -> set[str]: ...
     def set_decision_outcome(self, outcome: Any) -> bool: ...
 
 
@@ -125,6 +126,8 @@ class NightlyPorts:
     live: LiveTradeSource | None = None
     store: _StorePort | None = None
     marker: _MarkerPort | None = None
+    #: where the dataset reads decisions from (settled days from their S3 copy); None: ``prices``
+    decisions: DecisionSource | None = None
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,7 @@ def _regime_bars(collected: Collected) -> BarArrays | None:
 def _symbols(ports: NightlyPorts, day: str) -> list[str]:
     out = set(ports.symbols)
     if ports.prices is not None:
-        out.update(rec.symbol for rec in ports.prices.decisions_on_day(day))
+        out.update(ports.prices.symbols_on_day(day))
     return sorted(out)
 
 
@@ -308,7 +311,7 @@ def run_nightly(
     if ports is None:
         if settings is None:
             raise ValueError("run_nightly needs settings or ports")
-        ports = ports_from_settings(settings)
+        ports = ports_from_settings(settings, today=session_day)
     eng = engine or load_config(getattr(settings, "profile", None) or "seed")
     cfg = training or TrainingConfig(name=name)
     days = lookback_days or int(getattr(settings, "lookback_days", 30) or 30)
@@ -355,13 +358,15 @@ def run_nightly(
             symbols=symbols,
             bars=ports.bars,
             engine=eng,
-            decisions=ports.prices,
+            decisions=ports.decisions if ports.decisions is not None else ports.prices,
             live=ports.live,
             signal_source=signal_source,
             days=days,
         )
         ds = collected.dataset
         steps["collect"] = {"window": list(collected.window), "counts": collected.counts, "symbols": symbols}
+        if isinstance(ports.decisions, SettledDecisionDays):
+            steps["collect"]["settled_days"] = ports.decisions.counters()
         timings["collect"] = time.perf_counter() - t
 
         if len(ds) < min_rows or len(np.unique(ds.y)) < 2:
@@ -664,12 +669,19 @@ def _report_failure(
 
 
 # ------------------------------------------------------------------------------------------------ wiring
-def ports_from_settings(settings: Any, *, registry: ModelRegistry | None = None) -> NightlyPorts:
-    """The deployed stack's ports: tables, archive, registry (KMS-signed, ONNX for serving), store, marks."""
+def ports_from_settings(
+    settings: Any, *, registry: ModelRegistry | None = None, today: str | None = None
+) -> NightlyPorts:
+    """The deployed stack's ports: tables, archive, registry (KMS-signed, ONNX for serving), store, marks.
+
+    ``today`` (the run's UTC day) turns on the S3 copies of settled decision days
+    (:mod:`huracan.adapters.decision_days`).
+    """
     from huracan.adapters.archive import BarArchive
     from huracan.adapters.clients import client
     from huracan.adapters.observability_sources import DayLoader
     from huracan.adapters.repository import get_repository
+    from huracan.adapters.s3_store import S3Store
     from huracan.adapters.training_store import TrainingStore, UsageMarker, archived_symbols
     from huracan.serving.onnx_export import onnx_artifacts
 
@@ -692,6 +704,13 @@ def ports_from_settings(settings: Any, *, registry: ModelRegistry | None = None)
         live=DayLoader.from_settings(settings),
         store=TrainingStore(settings.model_bucket, settings, settings.notifications_topic_arn),
         marker=UsageMarker(settings),
+        decisions=None
+        if today is None
+        else SettledDecisionDays(
+            repo,
+            S3Store(settings.model_bucket, DECISIONS_PREFIX, client=client("s3", settings)),
+            today=today,
+        ),
     )
 
 

@@ -104,7 +104,9 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
     from huracan.adapters.tables import bind_tables
 
     tables = bind_tables(TableSettings.from_env())
-    decisions = [decision_row(i) for i in tables.decisions.scan()]
+    items = list(tables.decisions.scan())
+    decisions = [decision_row(i) for i in items]
+    sources = Counter(str(i.regime_source or "rule") for i in items)
     trades = [shadow_trade(i) for i in tables.shadow_trades.scan()]
     blocked_by: Counter[str] = Counter()
     gates_pass: set[str] = set()
@@ -168,7 +170,11 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
         schedules_fired=dict(fired),
         wall_s=progress.wall_s,
         records_per_s=progress.records_per_s,
-        extra={"exits_by_mode": exits_by_mode},
+        extra={
+            "exits_by_mode": exits_by_mode,
+            "regime_by_detector": sum(n for k, n in sources.items() if k.startswith("detector")),
+            "regime_detectors": sorted(k for k in sources if k.startswith("detector")),
+        },
     )
 
 
@@ -207,6 +213,8 @@ def _night_line(n: Any) -> dict[str, Any]:
         "model_id": n.model_id,
         "summary": n.summary,
         "reasons": list(n.reasons),
+        "job_timings_s": (getattr(n, "session", None) or {}).get("job_timings_s"),
+        "training_timings_s": getattr(n.report, "timings_s", None) if n.report is not None else None,
     }
 
 
@@ -311,6 +319,11 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
         summary = _summarize(rt, str(path), opts.profile, days, progress)
         summary.extra["handler_path_records_per_s"] = rt.drained / rt.drain_s if rt.drain_s else 0.0
+        summary.extra["wall_breakdown_s"] = {
+            "stream -> evaluate_signals": rt.drain_s,
+            "shadow-trade timers": rt.timers_s,
+            **{f"schedule {k}": v for k, v in rt.scheduler.wall_s.items()},
+        }
         summary.extra["hamilton"] = hamilton.stats
         summary.extra["schedules_failed"] = list(rt.scheduler.failed)
         summary.extra["nights"] = [_night_line(n) for n in nights]
@@ -338,7 +351,17 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
         f"{s.extra.get('handler_path_records_per_s', 0):,.0f} records/s through the stream -> handler path)",
         file=out,
     )
+    breakdown = s.extra.get("wall_breakdown_s") or {}
+    if breakdown:
+        parts = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1]))
+        p(f"  where the time went: {parts}", file=out)
     p(f"  signals {s.signals:,}: passed {s.passed:,}, blocked {s.blocked:,}", file=out)
+    detectors = s.extra.get("regime_detectors") or []
+    p(
+        f"  regime: the trained detector classified {s.extra.get('regime_by_detector', 0):,} signals "
+        f"({len(detectors)} published version(s) served), the rule the rest",
+        file=out,
+    )
     for g, n in sorted(s.blocked_by_gate.items(), key=lambda x: -x[1]):
         p(f"    blocked by {g:<16} {n:>6,}", file=out)
     p(

@@ -33,7 +33,7 @@ from typing import Any
 
 import moto.backends
 import moto.dynamodb.responses as ddb_responses
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.models import Record, Shard
@@ -137,7 +137,7 @@ def _bounds(idx: _PartitionIndex, op: str | None, objs: list[DynamoType]) -> tup
 # shorter walk: only the items whose index hash key equals the queried value, in the same relative order
 # as ``all_items()``. Every test moto applies (hash, range, filters), its sort and its paging run
 # unchanged on that subset, so the answer is the same. The grouping is rebuilt after any write: every
-# DynamoDB action that is not a read bumps a generation counter *before* it runs.
+# DynamoDB action that is not a read bumps a generation counter before and after it runs.
 _READS = frozenset(
     {
         "GetItem",
@@ -199,10 +199,65 @@ def _gsi_candidates(
         return None
 
 
+def _item_size(self: Item) -> int:
+    """moto recomputes an item's byte size (walking every attribute) several times per item per query; an
+    item only changes in a write, and every write bumps the generation, so the size is kept per generation."""
+    gen = _generation[0]
+    cached = self.__dict__.get("_size_at")
+    if cached is not None and cached[0] == gen:
+        return cached[1]  # type: ignore[no-any-return]
+    size: int = _originals["item_size"](self)
+    self.__dict__["_size_at"] = (gen, size)
+    return size
+
+
+_SETS = frozenset({"SS", "NS", "BS"})
+
+
+def _copy_value(v: DynamoType) -> DynamoType:
+    """What moto's ``DynamoType.__deepcopy__`` makes, without ``copy.deepcopy``'s dispatch and memo per value."""
+    new = DynamoType.__new__(DynamoType)
+    t = v.type
+    new.type = t
+    if t == "L":
+        new.value = [_copy_value(x) for x in v.value]
+    elif t == "M":
+        new.value = {k: _copy_value(x) for k, x in v.value.items()}
+    elif t in _SETS:
+        new.value = list(v.value)
+    else:
+        new.value = v.value
+    return new
+
+
+def _item_deepcopy(self: Item, memo: dict[int, Any]) -> Item:
+    """moto's ``Item.__deepcopy__`` (same fields, attrs bypassing the size check), values copied directly.
+
+    Every query deep-copies each item it returns; the nightly job reads thousands of decisions a night.
+    """
+    if type(self) is not Item or any(type(v) is not DynamoType for v in self.attrs.values()):
+        return _originals["item_deepcopy"](self, memo)  # type: ignore[no-any-return]
+    result: Any = Item.__new__(Item)
+    memo[id(self)] = result
+    result.hash_key = copy.deepcopy(self.hash_key, memo)
+    result.range_key = copy.deepcopy(self.range_key, memo)
+    attrs = type(self.attrs).__new__(type(self.attrs))
+    dict.__init__(attrs)
+    for key, value in self.attrs.items():
+        dict.__setitem__(attrs, key, _copy_value(value))
+    result.attrs = attrs
+    return result  # type: ignore[no-any-return]
+
+
 def _call_action(self: DynamoHandler) -> Any:
-    if self._get_action() not in _READS:
+    if self._get_action() in _READS:
+        return _originals["call_action"](self)
+    # before (no cache built from here on predates the write) and after (nor one built during it)
+    _generation[0] += 1
+    try:
+        return _originals["call_action"](self)
+    finally:
         _generation[0] += 1
-    return _originals["call_action"](self)
 
 
 def _put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
@@ -342,7 +397,7 @@ def _dynamo_to_dict(obj: Any) -> Any:
         if t == "L" and isinstance(obj.value, list):
             return {"L": [_dynamo_to_dict(v) for v in obj.value]}
         return _originals["dynamo_to_dict"](obj)
-    if type(obj) is dict:
+    if isinstance(obj, dict) and not hasattr(obj, "to_json"):  # items' attrs are a dict subclass
         return {k: _dynamo_to_dict(v) for k, v in obj.items()}
     if type(obj) is list:
         return [_dynamo_to_dict(v) for v in obj]
@@ -399,6 +454,8 @@ def install() -> None:
         call_action=DynamoHandler.call_action,
         all_items=Table.all_items,
         put_item=Table.put_item,
+        item_size=Item.size,
+        item_deepcopy=Item.__deepcopy__,
         dynamo_to_dict=getattr(ddb_responses, "dynamo_to_dict"),  # noqa: B009 (not re-exported by moto)
         list_of_moto_modules=moto.backends.list_of_moto_modules,
         entrypoint=ExecutionWorker._get_evaluation_entrypoint,
@@ -410,6 +467,8 @@ def install() -> None:
     DynamoHandler.call_action = _call_action  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.put_item = _put_item  # type: ignore[method-assign]
+    Item.size = _item_size  # type: ignore[method-assign]
+    Item.__deepcopy__ = _item_deepcopy  # type: ignore[method-assign]
     Shard.put_record = _put_record  # type: ignore[method-assign]
     Shard.get_records = _get_records  # type: ignore[method-assign]
     Shard.get_max_sequence_number = _get_max_sequence_number  # type: ignore[method-assign]
@@ -431,6 +490,8 @@ def uninstall() -> None:
     DynamoHandler.call_action = _originals["call_action"]  # type: ignore[method-assign]
     Table.all_items = _originals["all_items"]  # type: ignore[method-assign]
     Table.put_item = _originals["put_item"]  # type: ignore[method-assign]
+    Item.size = _originals["item_size"]  # type: ignore[method-assign]
+    Item.__deepcopy__ = _originals["item_deepcopy"]  # type: ignore[method-assign]
     setattr(ddb_responses, "dynamo_to_dict", _originals["dynamo_to_dict"])  # noqa: B010
     moto.backends.list_of_moto_modules = _originals["list_of_moto_modules"]
     ExecutionWorker._get_evaluation_entrypoint = _originals["entrypoint"]  # type: ignore[method-assign]

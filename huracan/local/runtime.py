@@ -87,6 +87,8 @@ class LocalRuntime:
         #: time spent delivering records to the handler, and records delivered (the handler path's rate)
         self.drain_s = 0.0
         self.drained = 0
+        #: wall time spent running due shadow-trade timers (Step Functions executions and their resolver)
+        self.timers_s = 0.0
         self.backoff = RetryBackoff()
         self.stack: LocalStack | None = None
         self.pollers: list[KinesisPoller] = []
@@ -203,8 +205,10 @@ class LocalRuntime:
                 # Timers are independent of each other: run all of those due before the next schedule together.
                 limit = until if next_sched is None else next_sched
                 self.clock.advance_to(next_timer)
+                t0 = time.perf_counter()
                 self.gate.release_due(limit)
                 self.gate.wait_idle()
+                self.timers_s += time.perf_counter() - t0
             elif next_sched is not None:
                 self.scheduler.run_until(next_sched)
             else:

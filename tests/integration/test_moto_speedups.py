@@ -10,6 +10,7 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moto.dynamodb.models.dynamo_type import DynamoType
 
 from huracan.local import moto_speedups
 from huracan.local.aws import EmbeddedAws
@@ -252,10 +253,10 @@ _attr = st.recursive(
 @given(item=st.dictionaries(st.text(min_size=1, max_size=5), _attr, min_size=1, max_size=5))
 def test_item_conversion_equals_motos(item: dict[str, Any]) -> None:
     """Query/GetItem results are converted exactly as moto's own dynamo_to_dict converts them."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.models.utilities import dynamo_to_dict
 
-    attrs = {k: DynamoType(v) for k, v in item.items()}
+    attrs = Item(DynamoType({"S": "pk"}), None, item).attrs  # the dict subclass moto returns items in
     result = {"Items": [attrs, attrs], "Count": 2, "LastEvaluatedKey": {"pk": DynamoType({"S": "x"})}}
     assert moto_speedups._dynamo_to_dict(result) == dynamo_to_dict(result)
 
@@ -367,3 +368,49 @@ def test_gsi_query_equals_moto_query(
             moto_speedups.install()
     assert fast_after == slow_after
     assert sum(len(p[0]) for p in fast) <= sum(len(p[0]) for p in fast_after)
+
+
+def test_item_size_follows_writes(gsi_table: str) -> None:
+    """The kept size of an item is recomputed after a write changes it (paging by size stays exact)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import Item
+
+    ddb = boto3.client("dynamodb")
+    key = {"signal_id": {"S": "s0001"}}
+    backend = dynamodb_backends["123456789012"][boto3.session.Session().region_name]
+    was = moto_speedups.installed()
+    moto_speedups.install()
+    try:
+        item = backend.get_table(gsi_table).get_item(DynamoType(key["signal_id"]))
+        before = item.size()
+        assert item.size() == before == moto_speedups._originals["item_size"](item)
+        ddb.update_item(
+            TableName=gsi_table,
+            Key=key,
+            UpdateExpression="SET big = :b",
+            ExpressionAttributeValues={":b": {"S": "x" * 500}},
+        )
+        item = backend.get_table(gsi_table).get_item(DynamoType(key["signal_id"]))
+        assert item.size() == moto_speedups._originals["item_size"](item) >= before + 500
+    finally:
+        if not was:
+            moto_speedups.uninstall()
+    assert Item.size is not moto_speedups._item_size or was
+
+
+@settings(max_examples=150, deadline=None)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=5), _attr, min_size=1, max_size=5))
+def test_item_copies_equal_motos(item: dict[str, Any]) -> None:
+    """Items returned by a query are copied exactly as moto copies them, and share no mutable value."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    original = Item(DynamoType({"S": "pk"}), DynamoType({"N": "1"}), item)
+    theirs = moto_speedups._originals.get("item_deepcopy", Item.__deepcopy__)(original, {})
+    ours = moto_speedups._item_deepcopy(original, {})
+    assert ours == theirs and ours.to_json() == theirs.to_json() and type(ours.attrs) is type(theirs.attrs)
+    for key, value in original.attrs.items():
+        if isinstance(value.value, (list, dict)):
+            assert ours.attrs[key].value is not value.value
+    assert copy.deepcopy(original) == original

@@ -38,7 +38,7 @@ from huracan.learning.train import MetaLabelLearner
 from huracan.local.planted_signals import PlantedSignals
 from huracan.registry.errors import ModelNotFoundError
 from huracan.registry.registry import ModelRegistry
-from huracan.service.entities import DecisionRecord
+from huracan.service.entities import DecisionOutcome, DecisionRecord
 from huracan.service.evaluate import shadow_id_for
 from huracan.serving.onnx_export import onnx_artifacts
 from tests.integration._stack import aws_endpoint, create_resources
@@ -340,3 +340,33 @@ def test_failure_mid_upload_leaves_the_champion_in_place(
     assert failure["status"] == "failed" and "injected" in failure["error"]
     report = TrainingStore(world.bucket, world.settings).get_report("2022-01-06")
     assert report["status"] == "published"
+
+
+def test_settled_days_are_copied_to_s3_once_and_served_from_there(no_edge: tuple[World, NightlyResult]) -> None:
+    """A later night reads a settled, fully labelled day from its checksummed S3 copy, not from the table."""
+    from huracan.adapters.decision_days import DECISIONS_PREFIX, SettledDecisionDays
+
+    world, _ = no_edge
+    repo = Repository(bind_tables(world.settings))
+    blobs = S3Store(world.bucket, DECISIONS_PREFIX)
+    # the night after the data ended left the day's last decisions unlabelled (their windows were not over):
+    # an incomplete day is served from the table and not copied
+    pending = [rec for rec, out in repo.decisions_with_outcomes_on_day(DATA_DAY) if out is None]
+    assert pending
+    early = SettledDecisionDays(repo, blobs, today="2022-01-08")
+    assert len(list(early.decisions_with_outcomes_on_day(DATA_DAY))) > len(pending)
+    assert early.counters()["written"] == 0
+    for rec in pending:  # a later night labels them (the bars never came: NO_DATA)
+        repo.set_decision_outcome(DecisionOutcome(rec.signal_id, "NO_DATA", "NO_DATA", cf_reason="no bars"))
+    rows = list(repo.decisions_with_outcomes_on_day(DATA_DAY))
+    first = SettledDecisionDays(repo, blobs, today="2022-01-08")
+    assert [r.signal_id for r, _ in first.decisions_with_outcomes_on_day(DATA_DAY)] == [r.signal_id for r, _ in rows]
+    assert first.counters()["written"] == 1
+    head = boto3.client("s3").head_object(
+        Bucket=world.bucket, Key=f"{DECISIONS_PREFIX}/{first.key(DATA_DAY)}", ChecksumMode="ENABLED"
+    )
+    assert head["ChecksumSHA256"]
+    second = SettledDecisionDays(repo, blobs, today="2022-01-09")
+    again = list(second.decisions_with_outcomes_on_day(DATA_DAY))
+    assert second.counters() == {"hits": 1, "misses": 0, "written": 0, "stale": 0}
+    assert [(r.signal_id, o) for r, o in again] == [(r.signal_id, o) for r, o in rows]

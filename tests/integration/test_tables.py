@@ -120,6 +120,8 @@ def test_decision_round_trip_is_conditional_and_queryable_by_day(repo):
     day = list(repo.decisions_on_day("2022-01-03"))
     assert [d.signal_id for d in day] == ["sig-1", "sig-2"]
     assert day[1].blocked_by == ("regime_gate",)
+    assert repo.symbols_on_day("2022-01-03") == {d.symbol for d in day} and repo.symbols_on_day("2022-01-04") == set()
+    assert repo.count_decisions_on_day("2022-01-03") == 2 and repo.count_decisions_on_day("2022-01-04") == 0
     assert repo.get_decision("nope") is None
 
 
