@@ -213,6 +213,12 @@ def publish_model(registry_dir: Path) -> str:
     shutil.rmtree(registry_dir, ignore_errors=True)
     registry = ModelRegistry(registry_dir, extra_artifacts=onnx_artifacts)
     model_id = registry.register_model(model, code_git_sha="bench", data_snapshot_id="ftx_month", metrics={})
+    # the regime detector the nightly job would publish from the same month (served only if it beats the rule)
+    from huracan.learning.regime_detector import publish_regime_detector, train_regime_detector
+
+    report = train_regime_detector(bars, history=feats)
+    publish_regime_detector(registry, report, code_git_sha="bench", data_snapshot_id="ftx_month")
+    print(f"regime detector: {report.detail}")
     marker.write_text(model_id)
     return model_id
 
@@ -225,12 +231,15 @@ app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)
 t1 = time.perf_counter()
 got = app.model_provider()
 t2 = time.perf_counter()
+regime = app.regime_provider()
+t2r = time.perf_counter()
 import numpy as np
 from huracan.core.features import MODEL_FEATURES
 X = np.zeros((100, len(MODEL_FEATURES)))
 got[1](X)
 t3 = time.perf_counter()
-print(json.dumps({{"import_ms": (t1 - t0) * 1e3, "load_ms": (t2 - t1) * 1e3, "first_predict_ms": (t3 - t2) * 1e3,
+print(json.dumps({{"import_ms": (t1 - t0) * 1e3, "load_ms": (t2 - t1) * 1e3, "first_predict_ms": (t3 - t2r) * 1e3,
+                  "regime_load_ms": (t2r - t2) * 1e3, "regime_id": regime[0] if regime else None,
                   "model_id": got[0], "modules": sorted(sys.modules)}}))
 """
 
@@ -308,6 +317,17 @@ def main() -> None:
     load = statistics.median(r["load_ms"] for r in runs)
     total = statistics.median(r["import_ms"] + r["load_ms"] for r in runs)
     figures["model_load_ms"] = round(load, 1)
+    if all(r["regime_id"] for r in runs):
+        figures["regime_detector_load_ms"] = round(statistics.median(r["regime_load_ms"] for r in runs), 1)
+        figures["evaluate_signals_import_plus_both_loads_ms"] = round(
+            statistics.median(r["import_ms"] + r["load_ms"] + r["regime_load_ms"] for r in runs), 1
+        )
+        print(
+            f"regime detector load {figures['regime_detector_load_ms']:.1f} ms; import + both loads "
+            f"{figures['evaluate_signals_import_plus_both_loads_ms']:.1f} ms"
+        )
+    else:
+        print("regime detector: none served (it did not beat the rule on this month), rule only")
     figures["evaluate_signals_import_plus_load_ms"] = round(total, 1)
     figures["evaluate_signals_import_plus_load_process_cpu_ms"] = round(statistics.median(r["cpu_ms"] for r in runs), 1)
     figures["first_predict_100_ms"] = round(statistics.median(r["first_predict_ms"] for r in runs), 2)
