@@ -35,6 +35,7 @@ import moto.backends
 import moto.dynamodb.responses as ddb_responses
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
+from moto.dynamodb.models.utilities import dynamo_to_dict as _moto_dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.models import Record, Shard
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -396,14 +397,14 @@ def _dynamo_to_dict(obj: Any) -> Any:
             return {"M": {k: _dynamo_to_dict(v) for k, v in obj.value.items()}}
         if t == "L" and isinstance(obj.value, list):
             return {"L": [_dynamo_to_dict(v) for v in obj.value]}
-        return _originals["dynamo_to_dict"](obj)
+        return _moto_dynamo_to_dict(obj)
     if isinstance(obj, dict) and not hasattr(obj, "to_json"):  # items' attrs are a dict subclass
         return {k: _dynamo_to_dict(v) for k, v in obj.items()}
     if type(obj) is list:
         return [_dynamo_to_dict(v) for v in obj]
     if type(obj) in (str, int, float, bool) or obj is None:
         return obj
-    return _originals["dynamo_to_dict"](obj)
+    return _moto_dynamo_to_dict(obj)
 
 
 _MODULES: list[tuple[str, ...]] = []
