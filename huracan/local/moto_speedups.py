@@ -236,12 +236,19 @@ def _item_deepcopy(self: Item, memo: dict[int, Any]) -> Item:
 
     Every query deep-copies each item it returns; the nightly job reads thousands of decisions a night.
     """
+    if getattr(_walk, "share", False):
+        # Inside Query only: moto deep-copies the items it returns, but the handler turns them into wire dicts
+        # at once and nothing on the way mutates them (index and expression projections build new items,
+        # filters only read), so the stored item is handed over as is; the response is the same.
+        return self
     if type(self) is not Item or any(type(v) is not DynamoType for v in self.attrs.values()):
         return _originals["item_deepcopy"](self, memo)  # type: ignore[no-any-return]
     result: Any = Item.__new__(Item)
     memo[id(self)] = result
-    result.hash_key = copy.deepcopy(self.hash_key, memo)
-    result.range_key = copy.deepcopy(self.range_key, memo)
+    result.hash_key = _copy_value(self.hash_key) if type(self.hash_key) is DynamoType else copy.deepcopy(self.hash_key)
+    result.range_key = (
+        _copy_value(self.range_key) if type(self.range_key) is DynamoType else copy.deepcopy(self.range_key)
+    )
     attrs = type(self.attrs).__new__(type(self.attrs))
     dict.__init__(attrs)
     for key, value in self.attrs.items():
@@ -293,6 +300,7 @@ def _query(
         subset = _gsi_candidates(self, index_name, hash_key, hash_key_conditions) if index_name is not None else None
         if subset is not None:
             _walk.items = (self, subset)
+        _walk.share = True
         try:
             return _originals["query"](  # type: ignore[no-any-return]
                 self,
@@ -312,6 +320,7 @@ def _query(
             )
         finally:
             _walk.items = None
+            _walk.share = False
     assert hash_key is not None
     idx = _index(self, hash_key)
     lo, hi = _bounds(idx, range_comparison, range_objs) if range_comparison else (0, len(idx.cast))
@@ -344,7 +353,7 @@ def _query(
             nxt = partition[idx.keys[following]]
             if len(results) == limit or (result_size + nxt.size()) > RESULT_SIZE_LIMIT:
                 last_evaluated_key = self._get_last_evaluated_key(results[-1], index_name)
-    results = copy.deepcopy(results)
+    # no defensive copy: see _item_deepcopy (query results are only read, then converted to wire dicts)
     if filter_expression is not None:
         results = [item for item in results if filter_expression.expr(item)]
     if projection_expressions:
