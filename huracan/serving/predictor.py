@@ -25,7 +25,7 @@ from huracan.serving.onnx_export import ONNX_FILE as _ONNX_FILE
 from huracan.serving.onnx_export import OUTPUT_PROBABILITY as _PROB
 from huracan.serving.onnx_export import OUTPUT_RAW as _RAW
 
-__all__ = ["OnnxPredictor"]
+__all__ = ["OnnxPredictor", "run_graph"]
 
 
 def _session(onnx_bytes: bytes) -> ort.InferenceSession:
@@ -36,6 +36,23 @@ def _session(onnx_bytes: bytes) -> ort.InferenceSession:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
     return ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def run_graph(session: ort.InferenceSession, X: npt.ArrayLike, feature_names: Sequence[str], output: str) -> FloatArray:
+    """One output of a huracan graph for an ``(m, len(feature_names))`` float64 matrix (empty in, empty out).
+
+    Shared by the meta-label predictor and the regime detector: a wrong shape is refused with the order the
+    graph expects, before onnxruntime sees it.
+    """
+    arr = np.ascontiguousarray(X, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != len(feature_names):
+        raise ValueError(
+            f"X must have shape (m, {len(feature_names)}) in feature order {list(feature_names)}, got {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        return np.empty(0, dtype=np.float64)
+    (out,) = session.run([output], {_INPUT: arr})
+    return np.asarray(out, dtype=np.float64)
 
 
 class OnnxPredictor:
@@ -88,15 +105,7 @@ class OnnxPredictor:
         return len(self.feature_names)
 
     def _run(self, X: npt.ArrayLike, output: str) -> FloatArray:
-        arr = np.ascontiguousarray(X, dtype=np.float64)
-        if arr.ndim != 2 or arr.shape[1] != self.n_features:
-            raise ValueError(
-                f"X must have shape (m, {self.n_features}) in feature order {list(self.feature_names)}, got {arr.shape}"
-            )
-        if arr.shape[0] == 0:
-            return np.empty(0, dtype=np.float64)
-        (out,) = self._session.run([output], {_INPUT: arr})
-        return np.asarray(out, dtype=np.float64).reshape(-1)
+        return run_graph(self._session, X, self.feature_names, output).reshape(-1)
 
     def raw_score(self, X: npt.ArrayLike) -> FloatArray:
         """The booster's raw score (log-odds), as ``lightgbm.Booster.predict(raw_score=True)``."""

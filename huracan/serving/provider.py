@@ -114,12 +114,15 @@ class PointerWatcher(Generic[L]):
         *,
         name: str,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        input_features: Sequence[str] = MODEL_FEATURES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if refresh_seconds < 0:
             raise ValueError(f"refresh_seconds must be >= 0, got {refresh_seconds}")
         self._registry = registry
         self.name = name
+        #: the columns the service computes, in its order (a served graph's inputs are picked from these)
+        self.input_features = tuple(input_features)
         self.refresh_seconds = float(refresh_seconds)
         self.clock = clock
         self.current: L | None = None
@@ -191,8 +194,9 @@ class RegistryModelProvider(PointerWatcher[LoadedModel]):
         input_features: Sequence[str] = MODEL_FEATURES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(registry, name=name, refresh_seconds=refresh_seconds, clock=clock)
-        self.input_features = tuple(input_features)
+        super().__init__(
+            registry, name=name, refresh_seconds=refresh_seconds, input_features=input_features, clock=clock
+        )
 
     def __call__(self) -> tuple[str, Predict] | None:
         current = self.poll()

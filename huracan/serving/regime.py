@@ -38,7 +38,7 @@ from huracan.serving.onnx_export import META_NUM_CLASS as _META_NUM_CLASS
 from huracan.serving.onnx_export import ONNX_FILE
 from huracan.serving.onnx_export import OUTPUT_PROBABILITY as _PROB
 from huracan.serving.onnx_export import OUTPUT_RAW as _RAW
-from huracan.serving.predictor import _session
+from huracan.serving.predictor import _session, run_graph
 from huracan.serving.provider import (
     DEFAULT_REFRESH_SECONDS,
     PointerWatcher,
@@ -118,15 +118,8 @@ class OnnxRegimeDetector:
         return len(self.feature_names)
 
     def _run(self, X: npt.ArrayLike, output: str) -> FloatArray:
-        arr = np.ascontiguousarray(X, dtype=np.float64)
-        if arr.ndim != 2 or arr.shape[1] != self.n_features:
-            raise ValueError(
-                f"X must have shape (m, {self.n_features}) in feature order {list(self.feature_names)}, got {arr.shape}"
-            )
-        if arr.shape[0] == 0:
-            return np.empty((0, len(self.classes)), dtype=np.float64)
-        (out,) = self._session.run([output], {_INPUT: arr})
-        return np.asarray(out, dtype=np.float64)
+        out = run_graph(self._session, X, self.feature_names, output)
+        return out if len(out) else np.empty((0, len(self.classes)), dtype=np.float64)
 
     def proba(self, X: npt.ArrayLike) -> FloatArray:
         """Class probabilities ``(m, k)``, as ``lightgbm.Booster.predict`` of the multiclass booster."""
@@ -182,8 +175,9 @@ class RegistryRegimeProvider(PointerWatcher[LoadedDetector]):
         input_features: Sequence[str] = MODEL_FEATURES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(registry, name=name, refresh_seconds=refresh_seconds, clock=clock)
-        self.input_features = tuple(input_features)
+        super().__init__(
+            registry, name=name, refresh_seconds=refresh_seconds, input_features=input_features, clock=clock
+        )
 
     def __call__(self) -> tuple[str, Classify] | None:
         current = self.poll()
