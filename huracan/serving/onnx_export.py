@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -289,6 +289,32 @@ def _check(onnx_bytes: bytes, booster: Any, X: FloatArray) -> float:
     return float(np.max(np.abs(got - want))) if len(X) else 0.0
 
 
+def _feature_names(dump: Mapping[str, Any], feature_names: Sequence[str] | None) -> tuple[list[str], int]:
+    names = list(feature_names) if feature_names is not None else list(dump.get("feature_names", []))
+    n_features = int(dump["max_feature_idx"]) + 1
+    if len(names) != n_features:
+        raise OnnxExportError(f"{len(names)} feature names for a booster with {n_features} features")
+    return names, n_features
+
+
+def _proven(
+    onnx_bytes: bytes,
+    booster: Any,
+    dump: Mapping[str, Any],
+    check_rows: FloatArray | None,
+    check: Callable[[bytes, Any, FloatArray], float],
+) -> bytes:
+    """The graph, once it scores the threshold probes (plus ``check_rows``) as LightGBM does, else raise."""
+    n_features = int(dump["max_feature_idx"]) + 1
+    probes = probe_rows(dump, n_features)
+    if check_rows is not None:
+        probes = np.vstack([probes, np.asarray(check_rows, dtype=np.float64).reshape(-1, n_features)])
+    diff = check(onnx_bytes, booster, probes)
+    if not diff <= MAX_ABS_DIFF:
+        raise OnnxExportError(f"the ONNX graph differs from LightGBM by {diff:.3g} (> {MAX_ABS_DIFF:g})")
+    return onnx_bytes
+
+
 def export_onnx(
     booster: Any, *, feature_names: Sequence[str] | None = None, check_rows: FloatArray | None = None
 ) -> bytes:
@@ -307,10 +333,7 @@ def export_onnx(
     if dump.get("average_output"):
         raise OnnxExportError("random-forest averaging (average_output) is not exported")
     sigmoid = _sigmoid_of(dump)
-    names = list(feature_names) if feature_names is not None else list(dump.get("feature_names", []))
-    n_features = int(dump["max_feature_idx"]) + 1
-    if len(names) != n_features:
-        raise OnnxExportError(f"{len(names)} feature names for a booster with {n_features} features")
+    names, n_features = _feature_names(dump, feature_names)
     trees = _Trees()
     for i, tree in enumerate(dump.get("tree_info", [])):
         trees.add_tree(i, tree["tree_structure"])
@@ -319,14 +342,7 @@ def export_onnx(
         META_FEATURES: json.dumps(names),
         META_SIGMOID: repr(sigmoid),
     }
-    onnx_bytes = _graph(trees, n_features, sigmoid, metadata)
-    probes = probe_rows(dump, n_features)
-    if check_rows is not None:
-        probes = np.vstack([probes, np.asarray(check_rows, dtype=np.float64).reshape(-1, n_features)])
-    diff = _check(onnx_bytes, lgb_booster, probes)
-    if not diff <= MAX_ABS_DIFF:
-        raise OnnxExportError(f"the ONNX graph differs from LightGBM by {diff:.3g} (> {MAX_ABS_DIFF:g})")
-    return onnx_bytes
+    return _proven(_graph(trees, n_features, sigmoid, metadata), lgb_booster, dump, check_rows, _check)
 
 
 def onnx_artifacts(model: MetaLabelModel) -> dict[str, bytes]:
@@ -361,10 +377,7 @@ def export_multiclass_onnx(
         raise OnnxExportError(f"a multiclass model needs num_class >= 2 trees per round, got {k}")
     if dump.get("average_output"):
         raise OnnxExportError("random-forest averaging (average_output) is not exported")
-    names = list(feature_names) if feature_names is not None else list(dump.get("feature_names", []))
-    n_features = int(dump["max_feature_idx"]) + 1
-    if len(names) != n_features:
-        raise OnnxExportError(f"{len(names)} feature names for a booster with {n_features} features")
+    names, n_features = _feature_names(dump, feature_names)
     trees = _Trees(n_targets=k)
     for i, tree in enumerate(dump.get("tree_info", [])):
         trees.add_tree(i, tree["tree_structure"], target=i % k)
@@ -373,14 +386,7 @@ def export_multiclass_onnx(
         META_FEATURES: json.dumps(names),
         META_NUM_CLASS: str(k),
     }
-    onnx_bytes = _graph(trees, n_features, None, metadata)
-    probes = probe_rows(dump, n_features)
-    if check_rows is not None:
-        probes = np.vstack([probes, np.asarray(check_rows, dtype=np.float64).reshape(-1, n_features)])
-    diff = _check_multiclass(onnx_bytes, lgb_booster, probes)
-    if not diff <= MAX_ABS_DIFF:
-        raise OnnxExportError(f"the ONNX graph differs from LightGBM by {diff:.3g} (> {MAX_ABS_DIFF:g})")
-    return onnx_bytes
+    return _proven(_graph(trees, n_features, None, metadata), lgb_booster, dump, check_rows, _check_multiclass)
 
 
 def regime_onnx_artifacts(
