@@ -369,11 +369,8 @@ def run_nightly(
             steps["collect"]["settled_days"] = ports.decisions.counters()
         timings["collect"] = time.perf_counter() - t
 
-        if len(ds) < min_rows or len(np.unique(ds.y)) < 2:
-            reason = (
-                f"{len(ds)} labelled rows with {len(np.unique(ds.y))} class(es) in {days} days up to {day}: "
-                f"too few to train (minimum {min_rows}, both classes)"
-            )
+        def skipped(reason: str) -> NightlyResult:
+            """No meta-label model tonight; the regime detector is still judged on its own."""
             steps["regime_detector"] = _regime_step(ports.registry, None, collected, cfg, event_time, settings)
             return _finish(
                 ports,
@@ -391,28 +388,19 @@ def run_nightly(
                 {},
             )
 
+        if len(ds) < min_rows or len(np.unique(ds.y)) < 2:
+            return skipped(
+                f"{len(ds)} labelled rows with {len(np.unique(ds.y))} class(es) in {days} days up to {day}: "
+                f"too few to train (minimum {min_rows}, both classes)"
+            )
+
         # (4) train and judge against the champion
         t = time.perf_counter()
         champion = _load_champion(ports.registry, cfg.name)
         try:
             result = run_training(ds, cfg, champion=champion, bars=_regime_bars(collected))
         except ValueError as exc:  # e.g. no out-of-fold rows with both classes: too little data
-            steps["regime_detector"] = _regime_step(ports.registry, None, collected, cfg, event_time, settings)
-            return _finish(
-                ports,
-                event_time,
-                session_day,
-                "skipped",
-                None,
-                None,
-                collected,
-                None,
-                [f"training refused the data: {exc}"],
-                steps,
-                timings,
-                t_start,
-                {},
-            )
+            return skipped(f"training refused the data: {exc}")
         timings["train"] = time.perf_counter() - t
 
         # (5) register: champion when ready, else a candidate with its reasons
