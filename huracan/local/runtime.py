@@ -9,7 +9,6 @@ training). That order is what makes a replay deterministic: the same data gives 
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -58,12 +57,6 @@ class ReplayProgress:
 #: is what 60 s amounts to at real speed.
 LOCAL_ENVIRONMENT: dict[str, str] = {"MODEL_REFRESH_SECONDS": "0"}
 
-#: One process holds the emulated AWS's every item — millions of long-lived objects — and CPython's full
-#: collections re-walk them all, again and again as the tables grow (12 % of a 10-day replay's wall time, almost
-#: all of it in generation 2). Collecting young objects less often and old ones rarely cut that to 4 % (the
-#: replay: 128 s → 111 s); garbage is still freed by reference counting as before. Restored on stop.
-GC_THRESHOLDS: tuple[int, int, int] = (50_000, 20, 100)
-
 
 class LocalRuntime:
     """Start with ``with LocalRuntime(...) as rt:``; everything started is stopped on exit."""
@@ -100,13 +93,10 @@ class LocalRuntime:
         self.stack: LocalStack | None = None
         self.pollers: list[KinesisPoller] = []
         self._started = False
-        self._gc_saved: tuple[int, int, int] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
         try:
-            self._gc_saved = gc.get_threshold()
-            gc.set_threshold(*GC_THRESHOLDS)
             self.aws.start()
             self._started = True
             self.stack = LocalStack(self.aws, self.template_path, dict(self.parameters)).deploy()
@@ -176,9 +166,6 @@ class LocalRuntime:
         if self._started:
             self.aws.stop()
             self._started = False
-        if self._gc_saved is not None:
-            gc.set_threshold(*self._gc_saved)
-            self._gc_saved = None
 
     def __enter__(self) -> LocalRuntime:
         return self.start()

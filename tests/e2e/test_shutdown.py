@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import signal
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from huracan.local.lambdas import LambdaSimpleBackend
-from huracan.local.runtime import GC_THRESHOLDS, LocalRuntime
+from huracan.local.runtime import LocalRuntime
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,18 +30,15 @@ def test_an_error_inside_the_runtime_stops_everything_it_started() -> None:
     invoke_before = LambdaSimpleBackend.invoke
     env_before = os.environ.get("AWS_ENDPOINT_URL")
     threads_before = {t.name for t in threading.enumerate()}
-    gc_before = gc.get_threshold()
     rt = LocalRuntime(serve_api=True)
     with pytest.raises(RuntimeError, match="boom"), rt:
         assert _port_open(rt.aws.port) and _port_open(rt.api.port)
-        assert gc.get_threshold() == GC_THRESHOLDS
         api_port = rt.api.port
         raise RuntimeError("boom")
     assert not _port_open(rt.aws.port)
     assert not _port_open(api_port)
     assert LambdaSimpleBackend.invoke is invoke_before
     assert os.environ.get("AWS_ENDPOINT_URL") == env_before
-    assert gc.get_threshold() == gc_before
     time.sleep(0.2)
     leftover = {t.name for t in threading.enumerate() if t.is_alive()} - threads_before
     assert not {n for n in leftover if "outcome-api" in n}
