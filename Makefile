@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "pip==26.2.1"  # chalice requires pip<26.3
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $(STAMP)
@@ -46,7 +46,7 @@ deploy:
 # Re-resolve the lock from pyproject.toml (needs the registry).
 lock:
 	rm -rf /tmp/huracan-lock && $(PY) -m venv /tmp/huracan-lock
-	/tmp/huracan-lock/bin/pip install -q --upgrade pip
+	/tmp/huracan-lock/bin/pip install -q "pip==26.2.1"
 	/tmp/huracan-lock/bin/pip install -q -e '.[train,dev]'
 	{ echo "# Exact versions for CI and every new user (generated: make lock). Python 3.11."; \
 	  /tmp/huracan-lock/bin/pip freeze --exclude-editable; } > requirements.lock
