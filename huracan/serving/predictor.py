@@ -25,7 +25,7 @@ from huracan.serving.onnx_export import ONNX_FILE as _ONNX_FILE
 from huracan.serving.onnx_export import OUTPUT_PROBABILITY as _PROB
 from huracan.serving.onnx_export import OUTPUT_RAW as _RAW
 
-__all__ = ["OnnxPredictor", "run_graph"]
+__all__ = ["OnnxPredictor", "open_graph", "run_graph"]
 
 
 def _session(onnx_bytes: bytes) -> ort.InferenceSession:
@@ -36,6 +36,30 @@ def _session(onnx_bytes: bytes) -> ort.InferenceSession:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
     return ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def open_graph(
+    onnx_bytes: bytes, feature_names: Sequence[str] | None, kind: str
+) -> tuple[ort.InferenceSession, Mapping[str, str], tuple[str, ...]]:
+    """A huracan graph's session, its metadata and its feature names, checked against what the exporter recorded.
+
+    Shared by the meta-label predictor and the regime detector: one input, the raw and probability outputs,
+    and feature names (given, else the graph's own) that match the graph's width and its recorded names.
+    """
+    session = _session(onnx_bytes)
+    meta: Mapping[str, str] = session.get_modelmeta().custom_metadata_map
+    recorded = json.loads(meta[_META_FEATURES]) if _META_FEATURES in meta else None
+    names = tuple(feature_names) if feature_names is not None else tuple(recorded or ())
+    inputs = session.get_inputs()
+    outputs = {o.name for o in session.get_outputs()}
+    if len(inputs) != 1 or inputs[0].name != _INPUT or not {_RAW, _PROB} <= outputs:
+        raise ValueError(f"not a huracan {kind} graph: inputs {[i.name for i in inputs]}, outputs {outputs}")
+    width = inputs[0].shape[1]
+    if not names or (isinstance(width, int) and width != len(names)):
+        raise ValueError(f"the graph takes {width} features but {len(names)} feature names were given")
+    if recorded is not None and list(recorded) != list(names):
+        raise ValueError(f"feature names {list(names)} do not match the graph's own {recorded}")
+    return session, meta, names
 
 
 def run_graph(session: ort.InferenceSession, X: npt.ArrayLike, feature_names: Sequence[str], output: str) -> FloatArray:
@@ -70,19 +94,7 @@ class OnnxPredictor:
         *,
         model_id: str | None = None,
     ) -> None:
-        self._session = _session(onnx_bytes)
-        meta: Mapping[str, str] = self._session.get_modelmeta().custom_metadata_map
-        recorded = json.loads(meta[_META_FEATURES]) if _META_FEATURES in meta else None
-        names = tuple(feature_names) if feature_names is not None else tuple(recorded or ())
-        inputs = self._session.get_inputs()
-        outputs = {o.name for o in self._session.get_outputs()}
-        if len(inputs) != 1 or inputs[0].name != _INPUT or not {_RAW, _PROB} <= outputs:
-            raise ValueError(f"not a huracan meta-label graph: inputs {[i.name for i in inputs]}, outputs {outputs}")
-        width = inputs[0].shape[1]
-        if not names or (isinstance(width, int) and width != len(names)):
-            raise ValueError(f"the graph takes {width} features but {len(names)} feature names were given")
-        if recorded is not None and list(recorded) != list(names):
-            raise ValueError(f"feature names {list(names)} do not match the graph's own {recorded}")
+        self._session, meta, names = open_graph(onnx_bytes, feature_names, "meta-label")
         self.feature_names: tuple[str, ...] = names
         self.calibration = calibration
         self.model_id = model_id

@@ -14,7 +14,6 @@ same expression as :meth:`TrainedRegimeDetector.codes <huracan.learning.regime_d
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,14 +30,12 @@ from huracan.registry.detector import REGIME_DETECTOR_NAME, DetectorSpec
 from huracan.registry.errors import ModelVerificationError
 from huracan.registry.model import FILE_FEATURES
 from huracan.registry.registry import LatestPointer, ModelRegistry
-from huracan.serving.onnx_export import INPUT_NAME as _INPUT
-from huracan.serving.onnx_export import META_FEATURES as _META_FEATURES
 from huracan.serving.onnx_export import META_LIGHTGBM_SHA256 as _META_LIGHTGBM_SHA256
 from huracan.serving.onnx_export import META_NUM_CLASS as _META_NUM_CLASS
 from huracan.serving.onnx_export import ONNX_FILE
 from huracan.serving.onnx_export import OUTPUT_PROBABILITY as _PROB
 from huracan.serving.onnx_export import OUTPUT_RAW as _RAW
-from huracan.serving.predictor import _session, run_graph
+from huracan.serving.predictor import open_graph, run_graph
 from huracan.serving.provider import (
     DEFAULT_REFRESH_SECONDS,
     PointerWatcher,
@@ -81,19 +78,10 @@ class OnnxRegimeDetector:
         classes: Sequence[str] = REGIMES,
         model_id: str | None = None,
     ) -> None:
-        self._session = _session(onnx_bytes)
-        meta: Mapping[str, str] = self._session.get_modelmeta().custom_metadata_map
-        recorded = json.loads(meta[_META_FEATURES]) if _META_FEATURES in meta else None
-        names = tuple(feature_names) if feature_names is not None else tuple(recorded or ())
-        inputs = self._session.get_inputs()
-        outputs = {o.name for o in self._session.get_outputs()}
-        if len(inputs) != 1 or inputs[0].name != _INPUT or not {_RAW, _PROB} <= outputs:
-            raise ValueError(f"not a huracan multiclass graph: inputs {[i.name for i in inputs]}, outputs {outputs}")
+        self._session, meta, names = open_graph(onnx_bytes, feature_names, "multiclass")
         k = int(meta.get(_META_NUM_CLASS, "0"))
         if k != len(classes):
             raise ValueError(f"the graph scores {k} classes but {len(classes)} class names were given")
-        if not names or (recorded is not None and list(recorded) != list(names)):
-            raise ValueError(f"feature names {list(names)} do not match the graph's own {recorded}")
         scale = tuple(1.0 for _ in classes) if class_scale is None else tuple(float(s) for s in class_scale)
         if len(scale) != k:
             raise ValueError(f"{len(scale)} class scales for {k} classes")
