@@ -65,7 +65,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     summary = collect_summary(
         day,
         as_of,
-        DayLoader.from_settings(s),
+        DayLoader.with_settled_copies(s, s.model_bucket, today=day),
         read_model_cards(s.model_bucket, s),
         health_inputs=_health_inputs(event, s),
         lookback_days=s.lookback_days,

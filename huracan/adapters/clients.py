@@ -28,12 +28,21 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-@cache
 def client(service: str, settings: AwsSettings) -> Any:
-    """A cached low-level client for ``service`` at the configured endpoint and region."""
+    """A cached low-level client for ``service`` at the configured endpoint and region.
+
+    Keyed on the endpoint and region only, not on the whole settings object: every function (and each
+    nightly run, whose settings carry the night's date) would otherwise build its own client, and building
+    one costs ~0.1 s of service-model loading — per night, per function, for the same endpoint.
+    """
+    return _client(service, settings.region, settings.endpoint_url)
+
+
+@cache
+def _client(service: str, region: str, endpoint_url: str | None) -> Any:
     return _session().client(
         service,  # type: ignore[call-overload]
-        region_name=settings.region,
-        endpoint_url=settings.endpoint_url,
+        region_name=region,
+        endpoint_url=endpoint_url,
         config=_CONFIG,
     )

@@ -15,7 +15,10 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from huracan.adapters.clients import client
+from huracan.adapters.decision_days import DECISIONS_PREFIX, SettledDecisionDays
 from huracan.adapters.errors import AdapterError, translate_errors
+from huracan.adapters.repository import get_repository
+from huracan.adapters.s3_store import S3Store
 from huracan.adapters.settings import AwsSettings, TableSettings
 from huracan.adapters.tables import DecisionItem, ShadowTradeItem, Tables, TradeItem, bind_tables
 from huracan.observability.records import (
@@ -25,11 +28,13 @@ from huracan.observability.records import (
     ShadowTrade,
     finite_or_none,
 )
+from huracan.service.entities import DecisionOutcome, DecisionRecord
 
 __all__ = [
     "DailySummarySettings",
     "DayLoader",
     "decision_row",
+    "decision_row_from_record",
     "live_trade",
     "queue_depths",
     "read_model_cards",
@@ -126,6 +131,27 @@ def decision_row(item: DecisionItem) -> DecisionRow:
     )
 
 
+def decision_row_from_record(rec: DecisionRecord, outcome: DecisionOutcome | None) -> DecisionRow:
+    """The same row :func:`decision_row` makes of the item, from a settled day's S3 copy."""
+    return DecisionRow(
+        signal_id=rec.signal_id,
+        day=rec.day,
+        ts=rec.ts,
+        symbol=rec.symbol,
+        mode=rec.mode,
+        side=rec.side,
+        passed=bool(rec.passed),
+        blocked_by=tuple(str(x) for x in rec.blocked_by),
+        gates={str(k): _gate_value(v) for k, v in rec.gates.items()},
+        prob=finite_or_none(rec.prob),
+        regime=_s(rec.regime),
+        model_id=_s(rec.model_id),
+        shadow_id=_s(rec.shadow_id),
+        cf_outcome=None if outcome is None else _s(outcome.cf_outcome),
+        cf_pnl_net_bps=None if outcome is None else finite_or_none(outcome.cf_pnl_net_bps),
+    )
+
+
 def live_trade(item: TradeItem) -> LiveTrade:
     pnl = finite_or_none(item.pnl_bps)
     return LiveTrade(
@@ -146,19 +172,35 @@ def live_trade(item: TradeItem) -> LiveTrade:
 
 
 class DayLoader:
-    """Records of whole UTC days from the three tables (``by_day`` Query per day)."""
+    """Records of whole UTC days from the three tables (``by_day`` Query per day).
 
-    def __init__(self, tables: Tables) -> None:
+    With ``settled``, decisions of settled days come from their S3 copy (the one the nightly job keeps,
+    verified against the day's count): the report's trend window re-reads the same week every day, and
+    all but its last two days can no longer change.
+    """
+
+    def __init__(self, tables: Tables, settled: SettledDecisionDays | None = None) -> None:
         self.tables = tables
+        self.settled = settled
 
     @classmethod
     def from_settings(cls, settings: TableSettings) -> DayLoader:
         return cls(bind_tables(settings))
 
+    @classmethod
+    def with_settled_copies(cls, settings: TableSettings, bucket: str, *, today: str) -> DayLoader:
+        """Settled days (as of ``today``, the event's day) read from ``s3://<bucket>/datasets/decisions``."""
+        store = S3Store(bucket, DECISIONS_PREFIX, client=client("s3", settings))
+        return cls(bind_tables(settings), SettledDecisionDays(get_repository(settings), store, today=today))
+
     def decisions(self, days: Iterable[str]) -> list[DecisionRow]:
         model = self.tables.decisions
         out: list[DecisionRow] = []
         for day in days:
+            if self.settled is not None and day <= self.settled.cutoff:
+                rows = self.settled.decisions_with_outcomes_on_day(day)
+                out.extend(decision_row_from_record(rec, outcome) for rec, outcome in rows)
+                continue
             with translate_errors("decisions.Query"):
                 out.extend(decision_row(i) for i in model.by_day.query(day))
         return out

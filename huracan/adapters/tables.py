@@ -251,9 +251,18 @@ class Tables:
     prices: type[PriceItem]
 
 
-@cache
 def bind_tables(settings: TableSettings) -> Tables:
-    """Bind once per settings (cached: pynamodb keeps one connection per class, reused across invocations)."""
+    """The four models bound to the settings' tables, once per (tables, endpoint, region).
+
+    Cached on those values, not on the settings object: pynamodb keeps one connection (one botocore session
+    and client, ~0.2 s to build) per model class, so a new class per settings subclass or per nightly run
+    would rebuild it each time for the same tables.
+    """
+    return _bound_tables(TableSettings.model_validate(settings.model_dump(include=set(TableSettings.model_fields))))
+
+
+@cache
+def _bound_tables(settings: TableSettings) -> Tables:
     return Tables(
         shadow_trades=_bind(ShadowTradeItem, settings.shadow_trades_table, settings),
         trades=_bind(TradeItem, settings.trades_table, settings),

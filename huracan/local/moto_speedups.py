@@ -32,10 +32,13 @@ import threading
 from typing import Any
 
 import moto.backends
+import moto.dynamodb.parsing.validators as ddb_validators
 import moto.dynamodb.responses as ddb_responses
+import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as sfn_lambda_eval
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
 from moto.dynamodb.models.utilities import dynamo_to_dict as _moto_dynamo_to_dict
+from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]  # the module is "type: ignore"d upstream
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.models import Record, Shard
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -439,6 +442,85 @@ def _evaluation_entrypoint(self: ExecutionWorker) -> Any:
     return copy.deepcopy(program)
 
 
+_NODE_FIELDS = frozenset({"type", "children", "parent"})
+
+
+def _well_formed(node: Any, parent: Any) -> bool:
+    """The shape moto's parser builds: each node's parent is the node whose children hold it, no other fields."""
+    fields = node.__dict__
+    if fields.keys() != _NODE_FIELDS or fields["parent"] is not parent:
+        return False
+    children = fields["children"]
+    if children is None:
+        return True
+    if type(children) is not list:
+        return False
+    return all(_well_formed(c, node) for c in children if _is_node(c))
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(x: Any) -> bool:
+    """``isinstance(x, Node)`` without ABCMeta's instance check on every child (Node is abstract)."""
+    t = type(x)
+    found = _NODE_TYPES.get(t)
+    if found is None:
+        found = _NODE_TYPES[t] = isinstance(x, Node)
+    return found
+
+
+def _copy_tree(node: Any, parent: Any, memo: dict[int, Any]) -> Any:
+    new = object.__new__(type(node))
+    memo[id(node)] = new
+    new.__dict__.update(node.__dict__)
+    new.parent = parent
+    children = node.children
+    if children is not None:
+        copied: list[Any] = []
+        for c in children:
+            if _is_node(c):
+                copied.append(_copy_tree(c, new, memo))
+            elif id(c) in memo:
+                copied.append(memo[id(c)])
+            else:
+                copied.append(copy.deepcopy(c, memo))
+        new.children = copied
+    return new
+
+
+def _validator_deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``copy.deepcopy`` for the validator module: an expression tree is copied by walking it directly.
+
+    Every UpdateItem deep-copies its freshly parsed expression before validating it (~2 ms for the
+    resolver's and the labeller's six-action updates in copy.deepcopy's generic dispatch). A tree of the
+    parser's shape (root without parent, each child's parent its container, only type/children/parent
+    fields) is copied node by node with the same memo semantics; anything else goes to copy.deepcopy.
+    """
+    if memo is None and _is_node(x) and _well_formed(x, None):
+        return _copy_tree(x, None, {})
+    return copy.deepcopy(x, memo)
+
+
+_SFN_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_SFN_CLIENTS_LOCK = threading.Lock()
+
+
+def _sfn_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """The interpreter built a new boto3 client (~5 ms) for every Lambda task; clients are thread-safe and
+    depend only on region, service and the server's port, so one per key is kept (not with credentials)."""
+    if state_credentials is not None:
+        return _originals["boto_client_for"](region, service, state_credentials)
+    from moto.settings import moto_server_port
+
+    key = (region, service, moto_server_port())
+    with _SFN_CLIENTS_LOCK:
+        found = _SFN_CLIENTS.get(key)
+        if found is None:
+            found = _SFN_CLIENTS[key] = _originals["boto_client_for"](region, service)
+    return found
+
+
 def _delete_item(self: Table, *args: Any, **kwargs: Any) -> Any:
     _generation[0] += 1
     self.__dict__.pop("_hk_index", None)
@@ -469,7 +551,11 @@ def install() -> None:
         dynamo_to_dict=getattr(ddb_responses, "dynamo_to_dict"),  # noqa: B009 (not re-exported by moto)
         list_of_moto_modules=moto.backends.list_of_moto_modules,
         entrypoint=ExecutionWorker._get_evaluation_entrypoint,
+        validator_deepcopy=getattr(ddb_validators, "deepcopy"),  # noqa: B009
+        boto_client_for=getattr(sfn_lambda_eval, "boto_client_for"),  # noqa: B009
     )
+    setattr(ddb_validators, "deepcopy", _validator_deepcopy)  # noqa: B010
+    setattr(sfn_lambda_eval, "boto_client_for", _sfn_boto_client_for)  # noqa: B010
     setattr(ddb_responses, "dynamo_to_dict", _dynamo_to_dict)  # noqa: B010
     moto.backends.list_of_moto_modules = _list_of_moto_modules
     ExecutionWorker._get_evaluation_entrypoint = _evaluation_entrypoint  # type: ignore[method-assign]
@@ -505,5 +591,8 @@ def uninstall() -> None:
     setattr(ddb_responses, "dynamo_to_dict", _originals["dynamo_to_dict"])  # noqa: B010
     moto.backends.list_of_moto_modules = _originals["list_of_moto_modules"]
     ExecutionWorker._get_evaluation_entrypoint = _originals["entrypoint"]  # type: ignore[method-assign]
+    setattr(ddb_validators, "deepcopy", _originals["validator_deepcopy"])  # noqa: B010
+    setattr(sfn_lambda_eval, "boto_client_for", _originals["boto_client_for"])  # noqa: B010
     _PROGRAMS.clear()
+    _SFN_CLIENTS.clear()
     _originals.clear()

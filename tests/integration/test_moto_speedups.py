@@ -414,3 +414,79 @@ def test_item_copies_equal_motos(item: dict[str, Any]) -> None:
         if isinstance(value.value, (list, dict)):
             assert ours.attrs[key].value is not value.value
     assert copy.deepcopy(original) == original
+
+
+def _same_tree(a: Any, b: Any, copies: dict[int, Any]) -> bool:
+    """Equal shape and values, parent links pointing at the corresponding copies, nothing shared."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    if not isinstance(a, Node):
+        if isinstance(a, str | int | float | bool) or a is None:
+            return bool(a == b)
+        return type(a) is type(b) and a is not b and a == b
+    if type(a) is not type(b) or a is b or a.__dict__.keys() != b.__dict__.keys() or a.type != b.type:
+        return False
+    copies[id(a)] = b
+    if (a.parent is None) != (b.parent is None) or (a.parent is not None and copies.get(id(a.parent)) is not b.parent):
+        return False
+    if a.children is None or b.children is None:
+        return a.children is b.children
+    return len(a.children) == len(b.children) and all(
+        _same_tree(x, y, copies) for x, y in zip(a.children, b.children, strict=True)
+    )
+
+
+_path = st.sampled_from(["#0", "#1", "a", "a.b", "#0[1]", "m.#1.c", "l[2]"])
+_operand = st.one_of(_path, st.sampled_from([":0", ":1", "if_not_exists(#0, :1)", "list_append(l, :0)", "n + :1"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sets=st.lists(st.tuples(_path, _operand), min_size=1, max_size=6),
+    removes=st.lists(_path, max_size=3),
+    adds=st.lists(_path, max_size=2),
+)
+def test_expression_copies_equal_deepcopy(sets: list[tuple[str, str]], removes: list[str], adds: list[str]) -> None:
+    """The validator's copy of a parsed update expression is what copy.deepcopy makes of it."""
+    import copy
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    text = "SET " + ", ".join(f"{p} = {v}" for p, v in sets)
+    if removes:
+        text += " REMOVE " + ", ".join(removes)
+    if adds:
+        text += " ADD " + ", ".join(f"{p} :1" for p in adds)
+    tree = UpdateExpressionParser.make(text)
+    ours = moto_speedups._validator_deepcopy(tree)
+    assert _same_tree(tree, ours, {}) and _same_tree(copy.deepcopy(tree), ours, {})
+    ours.children = []  # the copy is the validator's to mutate: the parsed tree is untouched
+    assert tree.children
+
+
+def test_expression_copy_falls_back_for_other_shapes() -> None:
+    """A subtree (it has a parent) or a node with extra fields is copied by copy.deepcopy itself."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    tree = UpdateExpressionParser.make("SET a = :0, b = :1")
+    sub = tree.children[0]
+    assert not moto_speedups._well_formed(sub, None)
+    copied = moto_speedups._validator_deepcopy(sub)
+    assert copied.parent is not None and copied.parent is not sub.parent  # deepcopy copied the parent chain too
+    tree.extra = "x"
+    assert not moto_speedups._well_formed(tree, None)
+    assert moto_speedups._validator_deepcopy(tree).extra == "x"
+
+
+def test_step_functions_lambda_client_is_reused(moto_aws: EmbeddedAws) -> None:
+    """One boto3 client per (region, service, server port) for the interpreter's Lambda tasks."""
+    was = moto_speedups.installed()
+    moto_speedups.install()
+    try:
+        first = moto_speedups._sfn_boto_client_for(moto_aws.region, "lambda")
+        assert moto_speedups._sfn_boto_client_for(moto_aws.region, "lambda") is first
+        assert moto_speedups._sfn_boto_client_for(moto_aws.region, "sqs") is not first
+        assert first.meta.endpoint_url.endswith(f":{moto_aws.port}")
+    finally:
+        if not was:
+            moto_speedups.uninstall()

@@ -370,3 +370,28 @@ def test_settled_days_are_copied_to_s3_once_and_served_from_there(no_edge: tuple
     again = list(second.decisions_with_outcomes_on_day(DATA_DAY))
     assert second.counters() == {"hits": 1, "misses": 0, "written": 0, "stale": 0}
     assert [(r.signal_id, o) for r, o in again] == [(r.signal_id, o) for r, o in rows]
+
+
+def test_report_reads_settled_days_from_the_copy_with_the_same_rows(no_edge: tuple[World, NightlyResult]) -> None:
+    """The daily summary's week of decisions: settled days from the S3 copy, row for row what the table gives."""
+    from huracan.adapters.observability_sources import DayLoader
+
+    world, _ = no_edge
+    repo = Repository(bind_tables(world.settings))
+    for rec, out in list(repo.decisions_with_outcomes_on_day(DATA_DAY)):
+        if out is None:  # settle the day (a later night would label these as NO_DATA)
+            repo.set_decision_outcome(DecisionOutcome(rec.signal_id, "NO_DATA", "NO_DATA", cf_reason="no bars"))
+    table_rows = DayLoader.from_settings(world.settings).decisions([DATA_DAY])
+    first = DayLoader.with_settled_copies(world.settings, world.bucket, today="2022-01-09")
+    assert first.decisions([DATA_DAY]) == table_rows and table_rows
+    second = DayLoader.with_settled_copies(world.settings, world.bucket, today="2022-01-09")
+    assert second.decisions([DATA_DAY]) == table_rows
+    assert second.settled is not None and second.settled.counters()["hits"] == 1
+    recent = DayLoader.with_settled_copies(world.settings, world.bucket, today=DATA_DAY)  # not settled yet
+    assert recent.decisions([DATA_DAY]) == table_rows
+    assert recent.settled is not None and recent.settled.counters() == {
+        "hits": 0,
+        "misses": 0,
+        "written": 0,
+        "stale": 0,
+    }
