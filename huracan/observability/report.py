@@ -1,9 +1,14 @@
 """The daily report: one self-contained HTML page (inline SVG plots, inline CSS, no external assets).
 
 Self-contained because it is opened from S3, from a laptop folder or an e-mail attachment, often
-offline, and must look the same in each. Plots are drawn with matplotlib's Agg backend into SVG and
-inlined; every plot sits in a ``<figure id="plot-…">`` (ids in :data:`PLOT_IDS`), drawn with a "no data
-yet" note when its data is empty, so a test (and a reader) can rely on every plot being there.
+offline, and must look the same in each. Plots are drawn by matplotlib straight into SVG and inlined;
+every plot sits in a ``<figure id="plot-…">`` (ids in :data:`PLOT_IDS`), drawn with a "no data yet"
+note when its data is empty, so a test (and a reader) can rely on every plot being there.
+
+Rendering is on the demo's critical path (7 plots a day, every day), so each plot is drawn exactly once:
+no pyplot state, no ``bbox_inches="tight"`` (which draws twice), no layout engine (each measures the
+figure in a hidden pass of its own). The crop that ``bbox_inches="tight"`` gave is taken from that single draw instead
+(:class:`_CropRecorder`), and text measurements are memoised across plots.
 
 :func:`render_report` returns the page; :func:`write_report` writes ``<out_dir>/<day>/index.html`` plus
 ``metrics.json`` and rebuilds ``<out_dir>/index.html`` listing every day (what ``huracan report`` and the
@@ -15,15 +20,18 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib import rc_context
+from matplotlib.backend_bases import GraphicsContextBase
+from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 
 from huracan.core.timeutil import epoch_s
 from huracan.observability.insight_aggregator import DailySummary
@@ -64,13 +72,93 @@ small{color:#757575}
 
 
 # ---------------------------------------------------------------------------------------- plotting
-def _svg(fig: Any, salt: str) -> str:
+_PAD_PT: Final = 7.2  # what bbox_inches="tight" leaves around the ink (savefig.pad_inches 0.1 in)
+_NO_METADATA: Final = {"Date": None, "Creator": None, "Format": None, "Type": None}
+_SVG_SIZE = re.compile(r'width="[^"]*" height="[^"]*" viewBox="[^"]*"')
+_METRICS_MAX: Final = 4096
+_metrics: dict[tuple[str, FontProperties, bool | str], tuple[float, float, float]] = {}
+
+
+def _figure(figsize: tuple[float, float], ncols: int = 1) -> tuple[Figure, Any]:
+    """A bare Figure at the SVG backend's 72 dpi: no pyplot registry to close, no dpi swap at draw time."""
+    fig = Figure(figsize=figsize, dpi=72)
+    return fig, fig.subplots(1, ncols)
+
+
+def _title(ax: Any, text: str) -> None:
+    """A title at the default place, pinned there (``y=1``): none of our axes has tick labels on top, so
+    matplotlib's per-draw search for a free spot above them (a tight-bbox pass over the axis) finds nothing."""
+    ax.set_title(text, y=1.0)
+
+
+class _CropRecorder(RendererSVG):
+    """The SVG renderer, also noting the extent of every string it draws, so the drawn page can be cropped
+    to its ink like ``bbox_inches="tight"`` does, without drawing the figure a second time to find it.
+
+    Text is the only ink outside the axes in these plots (ticks sit under their labels, legends inside);
+    the axes boxes are added by :func:`_svg`. Text sizes come from a memo shared by every plot: the same
+    strings (tick labels, gate names, dates) recur on every page, and a size depends only on the string
+    and the font, so sharing it cannot change what a page looks like.
+    """
+
+    def __init__(self, width: float, height: float, out: io.StringIO) -> None:
+        # backend_svg's methods carry no annotations, hence the no-untyped-call ignores below
+        super().__init__(width, height, out, image_dpi=72, metadata=_NO_METADATA)  # type: ignore[no-untyped-call]
+        self.ink = [math.inf, math.inf, -math.inf, -math.inf]  # x0, top, x1, bottom in SVG points
+
+    def get_text_width_height_descent(
+        self, s: str, prop: FontProperties, ismath: bool | str
+    ) -> tuple[float, float, float]:
+        key = (s, prop, ismath)
+        found = _metrics.get(key)
+        if found is None:
+            if len(_metrics) >= _METRICS_MAX:
+                _metrics.clear()
+            found = super().get_text_width_height_descent(s, prop, ismath)  # type: ignore[no-untyped-call]
+            _metrics[(s, prop.copy(), ismath)] = found  # a copy: the artist may change its font later
+        return found
+
+    def draw_text(
+        self,
+        gc: GraphicsContextBase,
+        x: float,
+        y: float,
+        s: str,
+        prop: FontProperties,
+        angle: float,
+        ismath: bool | str = False,
+        mtext: Text | None = None,
+    ) -> None:
+        # (x, y) is the start of the baseline with y downwards (the SVG renderer flips y); the box
+        # spans [0, w] along the baseline and [-descent, height - descent] across it, rotated by angle.
+        w, h, d = self.get_text_width_height_descent(s, prop, ismath)
+        c, sn = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        ink = self.ink
+        for u, v in ((0.0, -d), (w, -d), (0.0, h - d), (w, h - d)):
+            px, py = x + u * c - v * sn, y - (u * sn + v * c)
+            ink[0], ink[1], ink[2], ink[3] = min(ink[0], px), min(ink[1], py), max(ink[2], px), max(ink[3], py)
+        super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)  # type: ignore[no-untyped-call]
+
+
+def _svg(fig: Figure, salt: str) -> str:
+    """Draw ``fig`` once into SVG, cropped to its ink plus the usual pad. ``salt`` fixes the ids of
+    clip paths and markers, and the metadata (a wall-clock date) is left out: same summary, same bytes."""
     buf = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    w_in, h_in = fig.get_size_inches()
+    height = h_in * 72
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        rec = _CropRecorder(w_in * 72, height, buf)
+        fig.draw(rec)  # savefig would wrap rec for rasterized artists: these plots have none
+        rec.finalize()  # type: ignore[no-untyped-call]
+    x0, top, x1, bottom = rec.ink
+    for ax in fig.axes:
+        box = ax.bbox  # y upwards
+        x0, top, x1, bottom = min(x0, box.x0), min(top, height - box.y1), max(x1, box.x1), max(bottom, height - box.y0)
+    x0, top = x0 - _PAD_PT, top - _PAD_PT
+    w, h = x1 + _PAD_PT - x0, bottom + _PAD_PT - top
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    return _SVG_SIZE.sub(f'width="{w:.3f}pt" height="{h:.3f}pt" viewBox="{x0:.3f} {top:.3f} {w:.3f} {h:.3f}"', text, 1)
 
 
 def _empty(ax: Any, what: str) -> None:
@@ -79,8 +167,8 @@ def _empty(ax: Any, what: str) -> None:
     ax.set_yticks([])
 
 
-def _plot_equity(s: DailySummary) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+def _plot_equity(s: DailySummary) -> Figure:
+    fig, ax = _figure((6, 3.2))
     if s.equity:
         start = epoch_s(f"{s.day}T00:00:00Z")
         xs = [(epoch_s(t) - start) / 3600 for t, _ in s.equity]
@@ -91,12 +179,12 @@ def _plot_equity(s: DailySummary) -> str:
         ax.set_ylabel("cumulative net bps")
     else:
         _empty(ax, "no resolved shadow trades")
-    ax.set_title("Shadow P&L equity curve (simulated, net of costs)")
-    return _svg(fig, "equity")
+    _title(ax, "Shadow P&L equity curve (simulated, net of costs)")
+    return fig
 
 
-def _plot_calibration(s: DailySummary) -> str:
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+def _plot_calibration(s: DailySummary) -> Figure:
+    fig, ax = _figure((4.6, 4.2))
     if s.calibration:
         ax.plot([0, 1], [0, 1], ls="--", color=_COLORS["grey"], label="perfect")
         x = [b.mean_predicted for b in s.calibration]
@@ -110,15 +198,15 @@ def _plot_calibration(s: DailySummary) -> str:
         ax.set_ylabel("observed win rate")
         ax.legend(loc="upper left", fontsize=8)
         ece = f" ECE {s.calibration_ece:.3f}" if s.calibration_ece is not None else ""
-        ax.set_title(f"Calibration reliability (shadow trades){ece}")
+        _title(ax, f"Calibration reliability (shadow trades){ece}")
     else:
         _empty(ax, "no resolved trades with a prediction")
-        ax.set_title("Calibration reliability")
-    return _svg(fig, "calibration")
+        _title(ax, "Calibration reliability")
+    return fig
 
 
-def _plot_funnel(s: DailySummary) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+def _plot_funnel(s: DailySummary) -> Figure:
+    fig, ax = _figure((6, 3.2))
     if s.funnel and s.funnel[0][1]:
         names = [n for n, _ in s.funnel][::-1]
         vals = [v for _, v in s.funnel][::-1]
@@ -128,12 +216,12 @@ def _plot_funnel(s: DailySummary) -> str:
         ax.set_xlabel("signals still standing")
     else:
         _empty(ax, "no signals")
-    ax.set_title("Gate funnel (seed order)")
-    return _svg(fig, "funnel")
+    _title(ax, "Gate funnel (seed order)")
+    return fig
 
 
-def _plot_blocks(s: DailySummary) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+def _plot_blocks(s: DailySummary) -> Figure:
+    fig, ax = _figure((6, 3.2))
     reps = [r for r in s.gate_performance.gates if r.any.n_blocked]
     if reps:
         idx = list(range(len(reps)))
@@ -152,12 +240,12 @@ def _plot_blocks(s: DailySummary) -> str:
         ax.legend(fontsize=8)
     else:
         _empty(ax, "no blocked signals with an outcome")
-    ax.set_title("Good vs bad blocks per gate")
-    return _svg(fig, "blocks")
+    _title(ax, "Good vs bad blocks per gate")
+    return fig
 
 
-def _plot_sessions(s: DailySummary) -> str:
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 3.2))
+def _plot_sessions(s: DailySummary) -> Figure:
+    fig, (a1, a2) = _figure((7, 3.2), ncols=2)
     rows = [x for x in s.sessions if x.auc is not None or x.ece is not None]
     if rows:
         labels = [x.date[5:] for x in rows]
@@ -180,17 +268,20 @@ def _plot_sessions(s: DailySummary) -> str:
                 ax.set_xticks(range(len(rows)), labels, rotation=45, fontsize=7)
             else:
                 _empty(ax, attr)
-            ax.set_title(title)
+            _title(ax, title)
         a1.axhline(0.5, color=_COLORS["grey"], lw=0.8, ls="--")
+        # What tight_layout chose for these panels (rotated MM-DD labels, 0.xx ticks), fixed: tight_layout
+        # is a hidden extra draw, and the outer margins are cropped away by _svg anyway.
+        fig.subplots_adjust(left=0.08, right=0.976, bottom=0.161, top=0.886, wspace=0.239)
     else:
         _empty(a1, "no training sessions")
         _empty(a2, "no training sessions")
-    fig.tight_layout()
-    return _svg(fig, "sessions")
+        fig.subplots_adjust(left=0.021, right=0.979, bottom=0.047, top=0.953, wspace=0.046)
+    return fig
 
 
-def _plot_importance(s: DailySummary) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+def _plot_importance(s: DailySummary) -> Figure:
+    fig, ax = _figure((6, 3.4))
     rows = s.importance_change[:10]
     if rows:
         names = [r[0] for r in rows][::-1]
@@ -200,19 +291,19 @@ def _plot_importance(s: DailySummary) -> str:
         ax.set_yticks(idx, names, fontsize=8)
         ax.set_xlabel("share of importance")
         ax.legend(fontsize=8)
-        ax.set_title("Feature importance change (last two sessions)")
+        _title(ax, "Feature importance change (last two sessions)")
     elif s.importance:
         names = list(s.importance)[::-1]
         ax.barh(names, [s.importance[n][-1] for n in names], color=_COLORS["main"])
-        ax.set_title("Feature importance (one session so far)")
+        _title(ax, "Feature importance (one session so far)")
     else:
         _empty(ax, "no importances")
-        ax.set_title("Feature importance change")
-    return _svg(fig, "importance")
+        _title(ax, "Feature importance change")
+    return fig
 
 
-def _plot_passrate(s: DailySummary) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+def _plot_passrate(s: DailySummary) -> Figure:
+    fig, ax = _figure((6, 3.2))
     days = list(s.pass_rate_trend)
     if days:
         keys = sorted({k for v in s.pass_rate_trend.values() for k in v}, key=lambda k: (k != "all", k))
@@ -232,11 +323,11 @@ def _plot_passrate(s: DailySummary) -> str:
         ax.legend(fontsize=7, ncol=2)
     else:
         _empty(ax, "no signals")
-    ax.set_title("Pass-rate trend per gate")
-    return _svg(fig, "passrate")
+    _title(ax, "Pass-rate trend per gate")
+    return fig
 
 
-_PLOTS: Final[dict[str, tuple[Callable[[DailySummary], str], str]]] = {
+_PLOTS: Final[dict[str, tuple[Callable[[DailySummary], Figure], str]]] = {
     "plot-equity": (_plot_equity, "Cumulative simulated P&L of the day's shadow trades, after fees and spread."),
     "plot-calibration": (_plot_calibration, "Predicted win probability vs observed win rate (equal-width bins)."),
     "plot-funnel": (_plot_funnel, "How many signals survive each gate, in the seed's order."),
@@ -530,7 +621,8 @@ def render_report(summary: DailySummary, narrator: Narrator | None = None) -> st
     s = summary
     paras = (narrator or FiguresNarrator()).narrate(s)
     plots = "".join(
-        f'<figure id="{pid}" class="plot">{fn(s)}<figcaption>{_e(cap)}</figcaption></figure>'
+        f'<figure id="{pid}" class="plot">{_svg(fn(s), pid.removeprefix("plot-"))}'
+        f"<figcaption>{_e(cap)}</figcaption></figure>"
         for pid, (fn, cap) in _PLOTS.items()
     )
     feed = "\n".join(_e(f"{e.ts}  {e.kind:<7} {e.text}") for e in s.feed[-40:])

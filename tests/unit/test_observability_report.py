@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aws_lambda_powertools import Metrics
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+import huracan.observability.report as report_module
+from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.observability.emf import emit_daily_summary
 from huracan.observability.insight_aggregator import DailySummary, build_daily_summary
 from huracan.observability.narrative import FiguresNarrator, headline
@@ -94,3 +99,70 @@ def test_emf_blobs_carry_seed_names_and_dimensions(capsys: pytest.CaptureFixture
     assert values[("shadow_win_rate", "scalp")] == 0.6
     assert ("shadow_win_rate", "runner") not in values  # not measured: not emitted
     assert values[("integrity_checks_failed", "")] == 0
+
+
+def _dense_summary() -> DailySummary:
+    """A month of sessions (30 rotated date labels per panel) with ECE ticks as long as they get (0.0100)."""
+    base = sample_summary(DAY)
+    sessions = [
+        dataclasses.replace(
+            base.sessions[k % len(base.sessions)],
+            date=from_epoch_s(epoch_s(f"{DAY}T00:00:00Z") - (29 - k) * 86400)[:10],
+            auc=0.55 + 0.002 * k,
+            auc_ci=(0.53 + 0.002 * k, 0.57 + 0.002 * k),
+            ece=0.0101 + 0.00006 * k,
+            ece_ci=(0.0101, 0.0119),
+        )
+        for k in range(30)
+    ]
+    return dataclasses.replace(base, sessions=sessions)
+
+
+def test_same_summary_renders_the_same_bytes_whatever_was_rendered_before() -> None:
+    # Given a page rendered once
+    first = render_report(sample_summary(DAY))
+    # When other days are rendered in between, and the shared text-size memo is emptied
+    render_report(_dense_summary())
+    render_report(build_daily_summary(DAY, f"{DAY}T23:00:00Z"))
+    second = render_report(sample_summary(DAY))
+    report_module._metrics.clear()
+    third = render_report(sample_summary(DAY))
+    # Then the same summary gives the same bytes (no wall-clock date in the SVG metadata either)
+    assert first == second == third
+    assert "dc:date" not in first and "<metadata>" not in first
+
+
+_VIEWBOX = re.compile(r'^<svg [^>]*viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"')
+
+
+@pytest.mark.parametrize("which", ["sample", "dense", "empty"])
+def test_every_plot_is_cropped_to_what_savefig_tight_would_keep(which: str) -> None:
+    summaries: dict[str, Callable[[], DailySummary]] = {
+        "sample": lambda: sample_summary(DAY),
+        "dense": _dense_summary,
+        "empty": lambda: build_daily_summary(DAY, f"{DAY}T23:00:00Z"),
+    }
+    summary = summaries[which]()
+    for pid, (build, _) in report_module._PLOTS.items():
+        # Given a plot drawn into SVG by the single-draw path
+        fig = build(summary)
+        svg = report_module._svg(fig, pid)
+        m = _VIEWBOX.match(svg)
+        assert m is not None, pid
+        x0, top, w, h = map(float, m.groups())
+        # When matplotlib measures the same figure's tight box (what bbox_inches="tight" crops to)
+        renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
+        tight = fig.get_tightbbox(renderer)
+        height = fig.get_figheight() * 72
+        t_x0, t_x1 = tight.x0 * 72, tight.x1 * 72
+        t_top, t_bottom = height - tight.y1 * 72, height - tight.y0 * 72
+        # Then every label is inside the picture, with no more than savefig's 0.1 in pad around it
+        assert x0 <= t_x0 and top <= t_top and x0 + w >= t_x1 and top + h >= t_bottom, (pid, m.groups(), tight)
+        slack = [t_x0 - x0, t_top - top, x0 + w - t_x1, top + h - t_bottom]
+        assert max(slack) <= 7.2 + 3.0, (pid, slack)
+        # And side-by-side panels keep their labels off each other's plotting area
+        for a in fig.axes:
+            for b in fig.axes:
+                inked = a.get_tightbbox(renderer)
+                if a is not b and inked is not None:
+                    assert not inked.overlaps(b.bbox), (pid, "labels run into the next panel")
