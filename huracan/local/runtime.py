@@ -10,6 +10,8 @@ training). That order is what makes a replay deterministic: the same data gives 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +58,38 @@ class ReplayProgress:
 #: mean a new model reaches the gates days of virtual time late. Checking on every batch (one small S3 GET)
 #: is what 60 s amounts to at real speed.
 LOCAL_ENVIRONMENT: dict[str, str] = {"MODEL_REFRESH_SECONDS": "0"}
+
+
+class _CtrlC:
+    """Ctrl-C ends a replay even when its KeyboardInterrupt lands where it is converted or swallowed.
+
+    A C extension's module initialisation turns the interrupt into ``ImportError: initialization failed``,
+    which the poller then treats as a handler failure and carries on. The signal is remembered and raised
+    again after the window. Only the default handler is replaced (never an ignored or custom one).
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 class LocalRuntime:
@@ -235,18 +269,20 @@ class LocalRuntime:
         sent = 0
         progress = ReplayProgress(self.clock.now(), 0, len(records), 0.0, 0)
         last_publish = records[-1].publish_at if records else 0
-        for window_end, chunk in chunk_by_time(records, window_s):
-            # The replay's time ends with its data: the last window stops at the last record, so no timer
-            # comes due for a window whose bars were never published.
-            end = min(window_end, last_publish)
-            sent += put_records(kinesis, stream, chunk)
-            self.drain()
-            fired = self.settle(end)
-            for hook in self.window_hooks:
-                hook(end)
-            progress = ReplayProgress(end, sent, len(records), time.perf_counter() - t0, self.gate.held, fired)
-            if on_progress is not None:
-                on_progress(progress)
+        with _CtrlC() as ctrl_c:
+            for window_end, chunk in chunk_by_time(records, window_s):
+                # The replay's time ends with its data: the last window stops at the last record, so no timer
+                # comes due for a window whose bars were never published.
+                end = min(window_end, last_publish)
+                sent += put_records(kinesis, stream, chunk)
+                self.drain()
+                fired = self.settle(end)
+                for hook in self.window_hooks:
+                    hook(end)
+                ctrl_c.check()
+                progress = ReplayProgress(end, sent, len(records), time.perf_counter() - t0, self.gate.held, fired)
+                if on_progress is not None:
+                    on_progress(progress)
         return progress
 
     def finish(self, until: float) -> list[tuple[str, str]]:
