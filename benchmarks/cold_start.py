@@ -6,7 +6,11 @@ What is measured, and how it mirrors Lambda:
   BuildMethod makefile) into a cache dir under /tmp keyed by the SHA256 of the requirements and the
   Makefile; later runs only refresh the copied ``huracan`` package. A function's own
   ``requirements.txt`` is installed the way SAM's pip builder does (with dependencies, manylinux
-  x86_64 wheels for CPython 3.12). Size = function dir + its requirements + layer, unzipped.
+  x86_64 wheels for CPython 3.12), unless the function has a ``Makefile`` (template BuildMethod makefile:
+  outcome_api installs Chalice without its CLI dependencies): then its ``build-<LogicalId>`` target builds
+  the package, as ``sam build`` does. Size = function package (+ its requirements) + layer, unzipped.
+  The daily summary also renders the sample report on its built layer in a fresh interpreter (a trimmed
+  ReportingLayer that lost a file matplotlib needs fails here, not in Lambda).
 - **Import**: ``python -X importtime`` of ``functions/<name>/app.py`` in a fresh subprocess with only
   the function dir, the layer and the runtime's boto3 on ``sys.path`` (Lambda's /var/task, /opt/python,
   /var/runtime), every environment variable the template sets given a dummy value. The interpreter is
@@ -116,12 +120,12 @@ def build_layer(py: str | None, target: str = "build-ServingLayer", requirements
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
     else:  # the dependencies are cached; the library is copied fresh, as the Makefile does
-        target = out / "python" / "huracan"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(ROOT / "huracan", target, ignore=shutil.ignore_patterns("__pycache__", "tests", "*.pyc"))
+        library = out / "python" / "huracan"
+        shutil.rmtree(library, ignore_errors=True)
+        shutil.copytree(ROOT / "huracan", library, ignore=shutil.ignore_patterns("__pycache__", "tests", "*.pyc"))
         if py:
             subprocess.run(
-                [py, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(target)],
+                [py, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(library)],
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
     return out
@@ -148,6 +152,28 @@ def lock_pin(package: str) -> str:
     return f"{package}=={m.group(1)}" if m else package
 
 
+def function_makefile_build(fn: Path, py: str | None) -> Path | None:
+    """The package ``sam build`` makes for a BuildMethod makefile function (its ``build-<LogicalId>``
+    target), cached by the hash of the function's files; None for a function SAM builds with pip."""
+    makefile = fn / "Makefile"
+    if not makefile.is_file():
+        return None
+    target = re.search(r"^(build-\w+):", makefile.read_text(), re.M)
+    if target is None:
+        raise RuntimeError(f"{makefile} has no build-<LogicalId> target")
+    sources = sorted(f for f in fn.iterdir() if f.is_file())
+    out = CACHE / f"fn-{fn.name}-make-{digest(*sources)}{'-py312' if py else '-nopyc'}"
+    if not out.is_dir():
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(
+            ["make", "-s", "-f", str(makefile), target.group(1), f"ARTIFACTS_DIR={tmp}", f"PYTHON={py or sys.executable}"],
+            cwd=fn, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        tmp.rename(out)
+    return out
+
+
 def function_requirements(fn: Path) -> Path | None:
     req = fn / "requirements.txt"
     if not req.is_file():
@@ -162,9 +188,14 @@ def import_run(py: str, path: list[Path], code: str, env: dict[str, str]) -> tup
     The CPU time (user + sys of the whole child, interpreter start included) is far less sensitive than
     wall time to other processes competing for the machine's two cores.
     """
+    # ``-c`` puts the working directory first on sys.path; run from the repository root, its huracan/ would
+    # shadow the layer's byte-compiled copy, so the child starts in an empty folder.
+    workdir = CACHE / "empty-cwd"
+    workdir.mkdir(parents=True, exist_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [py, "-X", "importtime", "-c", code],
+        cwd=workdir,
         env={**env, "PYTHONPATH": os.pathsep.join(str(p) for p in path)},
         capture_output=True,
         text=True,
@@ -244,6 +275,36 @@ print(json.dumps({{"import_ms": (t1 - t0) * 1e3, "load_ms": (t2 - t1) * 1e3, "fi
 """
 
 
+RENDER_CODE = """
+import json, time
+t0 = time.perf_counter()
+import app
+from huracan.observability.report import PLOT_IDS, render_report
+from huracan.observability.sample import sample_summary
+t1 = time.perf_counter()
+page = render_report(sample_summary("2024-01-03"))
+t2 = time.perf_counter()
+assert all(f'<figure id="{pid}" class="plot"><svg' in page for pid in PLOT_IDS), "a plot is missing"
+print(json.dumps({"import_ms": (t1 - t0) * 1e3, "render_ms": (t2 - t1) * 1e3}))
+"""
+
+
+def render_check(interp: str, path: list[Path], env: dict[str, str], figures: dict[str, float]) -> None:
+    """The daily summary's report rendered on its built layer, with matplotlib's cache in a fresh folder as in
+    a new Lambda container (/tmp is empty; the font list is rebuilt on first use)."""
+    mpl_dir = CACHE / "mplconfig"
+    shutil.rmtree(mpl_dir, ignore_errors=True)
+    try:
+        _, out, _ = import_run(interp, path, RENDER_CODE, {**env, "MPLCONFIGDIR": str(mpl_dir)})
+    except RuntimeError as exc:
+        print(f"daily_summary render: {exc}")
+        figures["daily_summary_render_failed"] = 1
+        return
+    got = json.loads(out.strip().splitlines()[-1])
+    figures["daily_summary_render_ms"] = round(got["render_ms"], 1)
+    print(f"{'':18s} sample report rendered on the built layer in {got['render_ms']:.0f} ms (fresh matplotlib cache)")
+
+
 def main() -> None:
     started = time.perf_counter()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -270,14 +331,16 @@ def main() -> None:
         name = fn.name
         # template.yaml: the daily summary runs on the ReportingLayer (matplotlib), the rest on the ServingLayer
         layer = reporting if name == "daily_summary" else serving_layer
-        extra = function_requirements(fn)
-        size = dir_mb(fn) + dir_mb(layer) + (dir_mb(extra) if extra else 0.0)
+        built = function_makefile_build(fn, py)
+        code_dir = built or fn  # what /var/task holds
+        extra = None if built else function_requirements(fn)
+        size = dir_mb(code_dir) + dir_mb(layer) + (dir_mb(extra) if extra else 0.0)
         figures[f"{name}_package_mb"] = round(size, 1)
         if py:
-            path = [fn, *([extra] if extra else []), layer / "python", runtime]
+            path = [code_dir, *([extra] if extra else []), layer / "python", runtime]
             interp = py
         else:
-            path = [fn, ROOT, *([extra] if extra else [])]
+            path = [code_dir, ROOT, *([extra] if extra else [])]
             interp = sys.executable
         times: list[float] = []
         cpu: list[float] = []
@@ -300,6 +363,8 @@ def main() -> None:
             f"process CPU {statistics.median(cpu):.0f} ms), "
             f"package {size:6.1f} MB, forbidden modules: {sorted({m.split('.')[0] for m in forbidden}) or 'none'}"
         )
+        if name == "daily_summary":
+            render_check(interp, path, env, figures)
 
     layer = serving_layer
     # model load in evaluate_signals, after its import, in fresh interpreters
