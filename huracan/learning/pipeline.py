@@ -15,6 +15,16 @@ The workflow is data (:class:`TrainingConfig`), each step a function of its own 
 7. the regime detector on the bars, when bars are given (:mod:`.regime_detector`);
 8. the readiness verdict (:mod:`.readiness`).
 
+**Independent fits run at the same time** (:attr:`TrainingConfig.fit_workers`, two by default on a 2-core
+machine or Fargate task): the regime detector, every fold of steps 2 and 3 and the final booster depend only
+on the split, so they are handed to a thread pool up front (LightGBM releases the GIL while it trains) and
+their results are read back in the sequential order. Each fit still runs on its own ``num_threads`` with a
+fixed seed, so every model is bit-for-bit the one the sequential run trains; and since results are read in
+that order, the exception a run raises is the one the sequential run would have raised first (a later
+step's failure, e.g. too few bars for the regime detector, still surfaces only once everything before it
+succeeded). With ``fit_workers=1`` nothing runs ahead: each fit runs on the calling thread when its result
+is read, which is exactly the order of the steps above.
+
 It returns a :class:`TrainingResult`: the report (JSON-ready), the registry's
 :class:`~huracan.registry.model.MetaLabelModel` (booster text + calibration + feature list), and which rows
 were used for what. Publishing is the caller's decision, taken from ``report.verdict.ready``.
@@ -22,10 +32,14 @@ were used for what. Publishing is the caller's decision, taken from ``report.ver
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from functools import partial
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +47,7 @@ import numpy.typing as npt
 from huracan.core.bars import BarArrays, FloatArray, IntArray
 from huracan.core.timeutil import from_epoch_s
 from huracan.learning.calibrate import ISOTONIC_MIN_SAMPLES, fit_calibration
-from huracan.learning.cv import WalkForwardSplit, assert_no_overlap, purged_walk_forward
+from huracan.learning.cv import Fold, WalkForwardSplit, assert_no_overlap, purged_walk_forward
 from huracan.learning.dataset import Dataset
 from huracan.learning.evaluate import (
     BootstrapPlan,
@@ -49,7 +63,27 @@ from huracan.learning.regime_detector import DEFAULT_REGIME_PARAMS, RegimeDetect
 from huracan.learning.train import MetaLabelLearner
 from huracan.registry.model import MetaLabelModel
 
-__all__ = ["Champion", "FoldReport", "TrainingConfig", "TrainingReport", "TrainingResult", "run_training"]
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+__all__ = [
+    "DEFAULT_MAX_FIT_WORKERS",
+    "Champion",
+    "FoldReport",
+    "TrainingConfig",
+    "TrainingReport",
+    "TrainingResult",
+    "resolve_fit_workers",
+    "run_training",
+]
+
+#: Default ceiling on concurrent fits: the Fargate task and this machine have 2 cores, and beyond two the
+#: session's serial tail (evaluation, permutation importance) dominates the wall time anyway.
+DEFAULT_MAX_FIT_WORKERS = 2
+
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+_P = ParamSpec("_P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +107,10 @@ class TrainingConfig:
     #: 50k samples took 8.6 s on 1 thread and 67 s on 2 (OpenMP threads spin when the cores are shared); on
     #: dedicated cores 2 threads gain little at these sizes. Raise it for a dedicated Fargate task.
     num_threads: int = 1
+    #: Fits run at the same time (each on ``num_threads``): None picks one per usable core divided by
+    #: ``num_threads``, at most :data:`DEFAULT_MAX_FIT_WORKERS`; 1 forces the sequential run. The models are
+    #: the same either way (see the module docstring), so this is not part of what a report compares.
+    fit_workers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +230,108 @@ def _iso(t: int) -> str:
     return from_epoch_s(int(t))
 
 
+def _usable_cpus() -> int:
+    """Cores this process may run on: a container's CPU set, not the host's count, where the OS says so."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_fit_workers(requested: int | None, num_threads: int = 1) -> int:
+    """How many fits run at once: ``requested`` as given, or by default one per ``num_threads`` usable cores.
+
+    Dividing by ``num_threads`` keeps workers x LightGBM threads within the cores: OpenMP threads that
+    share a core spin and were measured up to 8x slower here.
+    """
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"fit_workers must be at least 1, got {requested}")
+        return requested
+    return max(1, min(DEFAULT_MAX_FIT_WORKERS, _usable_cpus() // max(1, num_threads)))
+
+
+class _Job(Protocol[_T_co]):
+    """A fit handed out ahead of time; ``result`` returns its value or raises its exception."""
+
+    def result(self) -> _T_co: ...
+
+
+class _Deferred(Generic[_T]):
+    """A fit that runs on the calling thread when its result is read (the sequential mode)."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Callable[[], _T]) -> None:
+        self._call = call
+
+    def result(self) -> _T:
+        return self._call()
+
+
+class _Fits:
+    """Where the session's independent fits run: a thread pool, or with one worker, deferred.
+
+    Deferring rather than running at submission keeps ``fit_workers=1`` identical to the job before fits
+    ran in parallel, down to which step's exception is raised and what each step's timing covers. On an
+    exception the pool drops the fits that have not started and waits for the running ones, so no fit
+    outlives :func:`run_training`.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="huracan-fit") if workers > 1 else None
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _Job[_T]:
+        if self._pool is None:
+            return _Deferred(partial(fn, *args, **kwargs))
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def __enter__(self) -> _Fits:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+
+
+def _fold_scores(
+    learner: MetaLabelLearner, ds: Dataset, fold: Fold, names: tuple[str, ...], seed: int
+) -> FloatArray | None:
+    """One CV fold as the sequential loop ran it: overlap guard, skip rule, fit, score (None: skipped).
+
+    An early fold can be empty after purging on tiny sets; it just yields no out-of-fold rows. Only the
+    scores leave the worker, so at most ``fit_workers`` fold boosters exist at a time.
+    """
+    assert_no_overlap(fold.train, fold.valid, ds.t_entry, ds.t_exit)
+    if len(fold.train) == 0 or len(np.unique(ds.y[fold.train])) < 2:
+        return None
+    booster = learner.fit(ds.X[fold.train], ds.y[fold.train], names, seed=seed)
+    return learner.score(booster, ds.X[fold.valid])
+
+
+def _final_fit(
+    learner: MetaLabelLearner, ds: Dataset, train_rows: IntArray, test: IntArray, names: tuple[str, ...], seed: int
+) -> lgb.Booster:
+    assert_no_overlap(train_rows, test, ds.t_entry, ds.t_exit)
+    return learner.fit(ds.X[train_rows], ds.y[train_rows], names, seed=seed)
+
+
+def _regime_fit(
+    bars: BarArrays, cfg: TrainingConfig, bar_history: FloatArray | None
+) -> tuple[RegimeDetectorReport, float]:
+    """The regime detector and how long it took on its own (it overlaps the other steps when in parallel)."""
+    t = time.perf_counter()
+    report = train_regime_detector(
+        bars,
+        horizon=cfg.regime_horizon,
+        history=bar_history,
+        params={**DEFAULT_REGIME_PARAMS, "num_threads": cfg.num_threads},
+    )
+    return report, time.perf_counter() - t
+
+
 def run_training(
     dataset: Dataset,
     config: TrainingConfig | None = None,
@@ -202,7 +342,20 @@ def run_training(
 ) -> TrainingResult:
     """Train, calibrate, evaluate and judge one challenger on ``dataset`` (see the module docstring)."""
     cfg = config or TrainingConfig()
-    ds = dataset
+    workers = resolve_fit_workers(cfg.fit_workers, cfg.num_threads)
+    with _Fits(workers) as fits:
+        return _run_training(fits, dataset, cfg, champion, bars, bar_history)
+
+
+def _run_training(
+    fits: _Fits,
+    ds: Dataset,
+    cfg: TrainingConfig,
+    champion: Champion | None,
+    bars: BarArrays | None,
+    bar_history: FloatArray | None,
+) -> TrainingResult:
+    """:func:`run_training`'s steps; every fit is submitted first, then results are read in step order."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     embargo = max(ds.max_timeout_sec, cfg.embargo_sec or 0)
@@ -211,14 +364,20 @@ def run_training(
     )
     names = ds.feature_names
     learner = replace(cfg.learner, params={**cfg.learner.params, "num_threads": cfg.num_threads})
+    train_rows, test = split.final_train, split.test
+    # The longest job first, so it is never the one left running alone at the end.
+    regime_job = None if bars is None else fits.submit(_regime_fit, bars, cfg, bar_history)
+    wf_jobs = [fits.submit(_fold_scores, learner, ds, fold, names, cfg.seed) for fold in split.folds]
+    cal_jobs = [fits.submit(_fold_scores, learner, ds, fold, names, cfg.seed) for fold in split.calibration_folds]
+    final_job = fits.submit(_final_fit, learner, ds, train_rows, test, names, cfg.seed)
+
     raw_oof = np.full(len(ds), np.nan)
     folds: list[FoldReport] = []
-    for k, fold in enumerate(split.folds):
-        assert_no_overlap(fold.train, fold.valid, ds.t_entry, ds.t_exit)
-        if len(fold.train) == 0 or len(np.unique(ds.y[fold.train])) < 2:
-            continue  # an early fold can be empty after purging on tiny sets; it just yields no OOF rows
-        booster = learner.fit(ds.X[fold.train], ds.y[fold.train], names, seed=cfg.seed)
-        raw_oof[fold.valid] = learner.score(booster, ds.X[fold.valid])
+    for k, (fold, job) in enumerate(zip(split.folds, wf_jobs, strict=True)):
+        scores = job.result()
+        if scores is None:
+            continue
+        raw_oof[fold.valid] = scores
         folds.append(
             FoldReport(
                 fold=k,
@@ -237,12 +396,10 @@ def run_training(
 
     t1 = time.perf_counter()
     raw_cal = np.full(len(ds), np.nan)
-    for fold in split.calibration_folds:
-        assert_no_overlap(fold.train, fold.valid, ds.t_entry, ds.t_exit)
-        if len(fold.train) == 0 or len(np.unique(ds.y[fold.train])) < 2:
-            continue
-        booster = learner.fit(ds.X[fold.train], ds.y[fold.train], names, seed=cfg.seed)
-        raw_cal[fold.valid] = learner.score(booster, ds.X[fold.valid])
+    for fold, job in zip(split.calibration_folds, cal_jobs, strict=True):
+        scores = job.result()
+        if scores is not None:
+            raw_cal[fold.valid] = scores
     cal_rows = np.flatnonzero(np.isfinite(raw_cal))
     if len(cal_rows) == 0 or len(np.unique(ds.y[cal_rows])) < 2:
         raise ValueError("no out-of-fold predictions with both classes: too few rows to calibrate honestly")
@@ -250,9 +407,7 @@ def run_training(
     timings["calibration"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    train_rows, test = split.final_train, split.test
-    assert_no_overlap(train_rows, test, ds.t_entry, ds.t_exit)
-    final = learner.fit(ds.X[train_rows], ds.y[train_rows], names, seed=cfg.seed)
+    final = final_job.result()
     timings["final_fit"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
@@ -283,15 +438,11 @@ def run_training(
     timings["importance"] = time.perf_counter() - t4
 
     regime: RegimeDetectorReport | None = None
-    if bars is not None:
+    if regime_job is not None:
         t5 = time.perf_counter()
-        regime = train_regime_detector(
-            bars,
-            horizon=cfg.regime_horizon,
-            history=bar_history,
-            params={**DEFAULT_REGIME_PARAMS, "num_threads": cfg.num_threads},
-        )
-        timings["regime"] = time.perf_counter() - t5
+        regime, timings["regime"] = regime_job.result()
+        if fits.workers > 1:
+            timings["regime_wait"] = time.perf_counter() - t5
 
     verdict = readiness_verdict(
         metrics, n_samples=len(ds), policy=cfg.policy, importance_change=importance.change_vs_champion_gain
@@ -339,6 +490,7 @@ def run_training(
             "regime_horizon": cfg.regime_horizon,
             "seed": cfg.seed,
             "num_threads": cfg.num_threads,
+            "fit_workers": fits.workers,
         },
     )
     model = MetaLabelModel.from_lightgbm(

@@ -126,9 +126,10 @@ class TrainedRegimeDetector:
             self._booster.append(lgb.Booster(model_str=self.booster_text))
         return self._booster[0]
 
-    def codes(self, features: FloatArray) -> npt.NDArray[np.int8]:
+    def codes(self, features: FloatArray, *, num_threads: int = 0) -> npt.NDArray[np.int8]:
+        """Regime code per row; ``num_threads`` 0 is LightGBM's default (every core), training passes its own."""
         f = np.asarray(features, dtype=np.float64)[:, : len(self.feature_names)]
-        proba = np.asarray(self._get().predict(np.ascontiguousarray(f)), dtype=np.float64)
+        proba = np.asarray(self._get().predict(np.ascontiguousarray(f), num_threads=num_threads), dtype=np.float64)
         out: npt.NDArray[np.int8] = np.argmax(proba * np.asarray(self.class_scale), axis=1).astype(np.int8)
         return out
 
@@ -243,6 +244,9 @@ def train_regime_detector(
         np.arange(m - n_test, dtype=np.int64), data.t_entry, data.t_exit, int(data.t_entry[test[0]]), embargo
     ).kept
     p = dict(DEFAULT_REGIME_PARAMS if params is None else params)
+    # LightGBM's predict ignores the training parameters: without this it scores on every core, and the
+    # detector may be trained beside other fits (the training session runs them at the same time).
+    threads = int(p.get("num_threads", 0))
     if len(np.unique(data.y[train])) < 2:
         raise ValueError("training bars hold a single regime: nothing to learn")
     # alpha from a purged validation slice at the end of the training bars
@@ -253,12 +257,12 @@ def train_regime_detector(
     alpha = 0.0
     if len(fit_rows) > 0 and len(np.unique(data.y[fit_rows])) >= 2:
         probe = _fit(p, data.X[fit_rows], data.y[fit_rows], num_boost_round)
-        proba_val = np.asarray(probe.predict(data.X[val]), dtype=np.float64)
+        proba_val = np.asarray(probe.predict(data.X[val], num_threads=threads), dtype=np.float64)
         alpha = _pick_alpha(proba_val, prior, data.y[val], data.rule_now[val])
     booster = _fit(p, data.X[train], data.y[train], num_boost_round)
     scale = tuple(float(v) for v in prior**-alpha)
     det = TrainedRegimeDetector(booster_text=booster.model_to_string(), horizon=horizon, class_scale=scale)
-    pred = det.codes(data.X[test])
+    pred = det.codes(data.X[test], num_threads=threads)
     y, rule = data.y[test], data.rule_now[test]
     hit_model = (pred == y).astype(np.float64)
     hit_rule = (rule == y).astype(np.float64)

@@ -9,7 +9,8 @@ parameter in one mapping that the training report and the model card record verb
 - **Small trees, few rounds, strong leaves**: real meta-label edges are weak; a model that can memorise
   noise will, and then the walk-forward folds disagree. ``min_data_in_leaf`` grows with the sample.
 - **Determinism**: a fixed seed, ``deterministic`` and row-wise histograms, so a rerun on the same data
-  snapshot gives the same model text and therefore the same model id.
+  snapshot gives the same model text and therefore the same model id, whichever thread runs the fit and
+  whatever else runs beside it (the training session runs independent fits at the same time).
 """
 
 from __future__ import annotations
@@ -78,7 +79,13 @@ class MetaLabelLearner:
         )
         return lgb.train(params, data, num_boost_round=self.num_boost_round)
 
-    @staticmethod
-    def score(booster: lgb.Booster, X: FloatArray) -> FloatArray:
-        """The booster's uncalibrated probability of WIN per row."""
-        return np.asarray(booster.predict(np.ascontiguousarray(X, dtype=np.float64)), dtype=np.float64)
+    def score(self, booster: lgb.Booster, X: FloatArray) -> FloatArray:
+        """The booster's uncalibrated probability of WIN per row, on the fits' ``num_threads``.
+
+        LightGBM's ``predict`` ignores the training parameters and uses every core unless told; scoring a
+        fold while other fits run would then put two OpenMP threads on one core (rows are scored
+        independently, so the thread count never changes a score).
+        """
+        threads = int(self.params.get("num_threads", 0))
+        data = np.ascontiguousarray(X, dtype=np.float64)
+        return np.asarray(booster.predict(data, num_threads=threads), dtype=np.float64)
