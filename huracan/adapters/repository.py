@@ -15,7 +15,10 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from pynamodb.constants import NONE
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from huracan.adapters.errors import AlreadyExists, NotOpen, translate_errors
 from huracan.adapters.settings import TableSettings
@@ -315,10 +318,7 @@ class Repository:
         ]
         try:
             with translate_errors("decisions.UpdateItem", conflict=AlreadyExists):
-                model(outcome.signal_id).update(
-                    actions=actions,
-                    condition=model.signal_id.exists() & model.cf_outcome.does_not_exist(),
-                )
+                _update(model, outcome.signal_id, actions, model.signal_id.exists() & model.cf_outcome.does_not_exist())
         except AlreadyExists:
             return False
         return True
@@ -357,12 +357,15 @@ class Repository:
         for name, value in columns.items():
             attr = attrs[name]
             actions.append(attr.remove() if value is None else attr.set(value))
-        item = model(shadow_id)
         with translate_errors("shadow_trades.UpdateItem", conflict=NotOpen):
-            item.update(
-                actions=actions,
-                condition=model.shadow_id.exists() & (model.status == "OPEN"),
-            )
+            _update(model, shadow_id, actions, model.shadow_id.exists() & (model.status == "OPEN"))
+
+
+def _update(model: type[Model], hash_key: str, actions: list[Action], condition: Condition) -> None:
+    """``Model.update`` without ``ReturnValues=ALL_NEW``: the same request on the class's own connection,
+    but the whole item (a decision is ~1.5 kB) is not sent back and parsed for nothing — these writes
+    only need to know whether the condition held (no model here has a version attribute to maintain)."""
+    model._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values=NONE)
 
 
 @cache

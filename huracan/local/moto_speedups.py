@@ -507,17 +507,18 @@ _SFN_CLIENTS_LOCK = threading.Lock()
 
 
 def _sfn_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    """The interpreter built a new boto3 client (~5 ms) for every Lambda task; clients are thread-safe and
-    depend only on region, service and the server's port, so one per key is kept (not with credentials)."""
-    if state_credentials is not None:
-        return _originals["boto_client_for"](region, service, state_credentials)
+    """The interpreter built a new boto3 client (~5 ms, ~65 ms of event-hook checks a night) for every
+    Lambda task. moto's ``boto_client_for`` ignores ``state_credentials`` (fixed dummy keys) and depends only
+    on region, service, whether boto calls are intercepted, and the server's port; clients are thread-safe,
+    so one per such key is kept."""
+    from moto.core.models import botocore_stubber
     from moto.settings import moto_server_port
 
-    key = (region, service, moto_server_port())
+    key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
     with _SFN_CLIENTS_LOCK:
         found = _SFN_CLIENTS.get(key)
         if found is None:
-            found = _SFN_CLIENTS[key] = _originals["boto_client_for"](region, service)
+            found = _SFN_CLIENTS[key] = _originals["boto_client_for"](region, service, state_credentials)
     return found
 
 

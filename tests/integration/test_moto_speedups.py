@@ -480,11 +480,16 @@ def test_expression_copy_falls_back_for_other_shapes() -> None:
 
 def test_step_functions_lambda_client_is_reused(moto_aws: EmbeddedAws) -> None:
     """One boto3 client per (region, service, server port) for the interpreter's Lambda tasks."""
+    from types import SimpleNamespace
+
     was = moto_speedups.installed()
     moto_speedups.install()
     try:
         first = moto_speedups._sfn_boto_client_for(moto_aws.region, "lambda")
         assert moto_speedups._sfn_boto_client_for(moto_aws.region, "lambda") is first
+        # what the interpreter passes for a task without Credentials: moto's factory ignores it, so do we
+        role = SimpleNamespace(role_arn="arn:aws:iam::123456789012:role/x")
+        assert moto_speedups._sfn_boto_client_for(moto_aws.region, "lambda", role) is first
         assert moto_speedups._sfn_boto_client_for(moto_aws.region, "sqs") is not first
         assert first.meta.endpoint_url.endswith(f":{moto_aws.port}")
     finally:
