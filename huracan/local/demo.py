@@ -324,6 +324,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
             "shadow-trade timers": rt.timers_s,
             **{f"schedule {k}": v for k, v in rt.scheduler.wall_s.items()},
         }
+        summary.extra["gc_s"] = rt.gc.seconds
         summary.extra["hamilton"] = hamilton.stats
         summary.extra["schedules_failed"] = list(rt.scheduler.failed)
         summary.extra["nights"] = [_night_line(n) for n in nights]
@@ -354,7 +355,9 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
     breakdown = s.extra.get("wall_breakdown_s") or {}
     if breakdown:
         parts = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1]))
-        p(f"  where the time went: {parts}", file=out)
+        gc_s = s.extra.get("gc_s")
+        within = f" (garbage collection {gc_s:.0f} s of it)" if isinstance(gc_s, float) else ""
+        p(f"  where the time went: {parts}{within}", file=out)
     p(f"  signals {s.signals:,}: passed {s.passed:,}, blocked {s.blocked:,}", file=out)
     detectors = s.extra.get("regime_detectors") or []
     p(

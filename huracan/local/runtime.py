@@ -9,6 +9,7 @@ training). That order is what makes a replay deterministic: the same data gives 
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -92,6 +93,44 @@ class _CtrlC:
             self._previous = None
 
 
+class GcMeter:
+    """Garbage-collection pauses while the local stack runs, and young collections made rarer.
+
+    A replay allocates tens of millions of short-lived objects (request parsing on both sides of every AWS
+    call) next to a large, slowly growing heap of long-lived ones (the emulator's tables). With CPython's
+    default thresholds (700, 10, 10) a 10-day replay spent 8.7 s of 105 s collecting (10,324 young, 938
+    middle, 18 full collections); with (10,000, 20, 20) 4.0 s. Process-wide, so the previous thresholds
+    are restored on stop; ``seconds`` is what the demo reports.
+    """
+
+    THRESHOLDS = (10_000, 20, 20)
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started_at = 0.0
+        self._saved: tuple[int, int, int] | None = None
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started_at = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started_at
+            self.collections[info["generation"]] += 1
+
+    def install(self) -> None:
+        if self._saved is None:
+            self._saved = gc.get_threshold()
+            gc.set_threshold(*self.THRESHOLDS)
+            gc.callbacks.append(self._callback)
+
+    def uninstall(self) -> None:
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            gc.callbacks.remove(self._callback)
+            self._saved = None
+
+
 class LocalRuntime:
     """Start with ``with LocalRuntime(...) as rt:``; everything started is stopped on exit."""
 
@@ -124,6 +163,7 @@ class LocalRuntime:
         #: wall time spent running due shadow-trade timers (Step Functions executions and their resolver)
         self.timers_s = 0.0
         self.backoff = RetryBackoff()
+        self.gc = GcMeter()
         self.stack: LocalStack | None = None
         self.pollers: list[KinesisPoller] = []
         self._started = False
@@ -131,6 +171,7 @@ class LocalRuntime:
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
         try:
+            self.gc.install()
             self.aws.start()
             self._started = True
             self.stack = LocalStack(self.aws, self.template_path, dict(self.parameters)).deploy()
@@ -200,6 +241,7 @@ class LocalRuntime:
         if self._started:
             self.aws.stop()
             self._started = False
+        self.gc.uninstall()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()

@@ -1,5 +1,6 @@
-"""Ctrl-C during a replay: an interrupt swallowed on the way (a module import turning it into ImportError,
-the poller logging a failed batch) is still raised once the window ends."""
+"""The local runtime's process-wide hooks: Ctrl-C (an interrupt swallowed on the way, e.g. a module import
+turning it into ImportError that the poller logs as a failed batch, is still raised once the window ends) and
+the garbage-collection meter."""
 
 from __future__ import annotations
 
@@ -32,3 +33,20 @@ def test_an_ignored_or_custom_handler_is_left_alone() -> None:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_gc_meter_times_collections_and_restores_the_thresholds() -> None:
+    import gc
+
+    from huracan.local.runtime import GcMeter
+
+    before = gc.get_threshold()
+    meter = GcMeter()
+    meter.install()
+    try:
+        assert gc.get_threshold() == GcMeter.THRESHOLDS
+        gc.collect()
+        assert meter.collections[2] >= 1 and meter.seconds > 0
+    finally:
+        meter.uninstall()
+    assert gc.get_threshold() == before and meter._callback not in gc.callbacks
