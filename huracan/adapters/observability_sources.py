@@ -17,7 +17,7 @@ from pydantic import Field
 from huracan.adapters.clients import client
 from huracan.adapters.decision_days import DECISIONS_PREFIX, SettledDecisionDays
 from huracan.adapters.errors import AdapterError, translate_errors
-from huracan.adapters.repository import get_repository
+from huracan.adapters.repository import decision_from_item, get_repository
 from huracan.adapters.s3_store import S3Store
 from huracan.adapters.settings import AwsSettings, TableSettings
 from huracan.adapters.tables import DecisionItem, ShadowTradeItem, Tables, TradeItem, bind_tables
@@ -111,28 +111,11 @@ def _gate_value(raw: Any) -> GateValue:
 
 
 def decision_row(item: DecisionItem) -> DecisionRow:
-    gates_raw = item.gates.as_dict() if item.gates is not None else {}  # type: ignore[no-untyped-call]
-    return DecisionRow(
-        signal_id=item.signal_id,
-        day=item.day,
-        ts=item.ts,
-        symbol=item.symbol,
-        mode=item.mode,
-        side=item.side,
-        passed=bool(item.passed),
-        blocked_by=tuple(str(x) for x in (item.blocked_by or ())),
-        gates={str(k): _gate_value(v) for k, v in dict(gates_raw).items()},
-        prob=finite_or_none(item.prob),
-        regime=_s(item.regime),
-        model_id=_s(item.model_id),
-        shadow_id=_s(item.shadow_id),
-        cf_outcome=_s(item.cf_outcome),
-        cf_pnl_net_bps=finite_or_none(item.cf_pnl_net_bps),
-    )
+    return decision_row_from_record(*decision_from_item(item))
 
 
 def decision_row_from_record(rec: DecisionRecord, outcome: DecisionOutcome | None) -> DecisionRow:
-    """The same row :func:`decision_row` makes of the item, from a settled day's S3 copy."""
+    """A decision and its outcome as the report reads them (from the table, or a settled day's S3 copy)."""
     return DecisionRow(
         signal_id=rec.signal_id,
         day=rec.day,

@@ -105,6 +105,22 @@ def _decision_record(item: DecisionItem) -> DecisionRecord:
     )
 
 
+def decision_from_item(item: DecisionItem) -> tuple[DecisionRecord, DecisionOutcome | None]:
+    """A decisions-table item as the engine's record and its ``cf_*`` outcome (None until labelled)."""
+    if item.cf_outcome is None:
+        return _decision_record(item), None
+    outcome = DecisionOutcome(
+        signal_id=item.signal_id,
+        cf_exit_reason=item.cf_exit_reason or "",
+        cf_outcome=item.cf_outcome,
+        cf_exit_price=None if item.cf_exit_price is None else float(item.cf_exit_price),
+        cf_pnl_bps=None if item.cf_pnl_bps is None else float(item.cf_pnl_bps),
+        cf_pnl_net_bps=None if item.cf_pnl_net_bps is None else float(item.cf_pnl_net_bps),
+        cf_reason=item.cf_reason,
+    )
+    return _decision_record(item), outcome
+
+
 def _shadow_item(model: type[ShadowTradeItem], rec: ShadowTradeRecord) -> ShadowTradeItem:
     return model(
         shadow_id=rec.shadow_id,
@@ -288,18 +304,7 @@ class Repository:
         cond = model.cf_outcome.does_not_exist() if only_unresolved else None
         with translate_errors("decisions.Query"):
             for item in model.by_day.query(day, filter_condition=cond):
-                out = None
-                if item.cf_outcome is not None:
-                    out = DecisionOutcome(
-                        signal_id=item.signal_id,
-                        cf_exit_reason=item.cf_exit_reason or "",
-                        cf_outcome=item.cf_outcome,
-                        cf_exit_price=None if item.cf_exit_price is None else float(item.cf_exit_price),
-                        cf_pnl_bps=None if item.cf_pnl_bps is None else float(item.cf_pnl_bps),
-                        cf_pnl_net_bps=None if item.cf_pnl_net_bps is None else float(item.cf_pnl_net_bps),
-                        cf_reason=item.cf_reason,
-                    )
-                yield _decision_record(item), out
+                yield decision_from_item(item)
 
     def set_decision_outcome(self, outcome: DecisionOutcome) -> bool:
         """Write the ``cf_*`` columns once: False (nothing changed) if the decision already has an outcome."""
