@@ -68,8 +68,13 @@ def compute_importance(
     max_rows: int = 20_000,
     champion_gain: Mapping[str, float] | None = None,
     champion_permutation: Mapping[str, float] | None = None,
+    num_threads: int = 1,
 ) -> ImportanceReport:
-    """Gain shares from the booster, permutation AUC drops on the test rows, and the change vs champion."""
+    """Gain shares from the booster, permutation AUC drops on the test rows, and the change vs champion.
+
+    ``num_threads`` is passed to every ``predict``: left out, LightGBM would reset its process-global thread
+    count to every core while the regime detector may still be fitting on another thread (see .lgb_threads).
+    """
     names = list(feature_names)
     gain_raw = np.asarray(booster.feature_importance(importance_type="gain"), dtype=np.float64)
     gain = normalise(dict(zip(names, gain_raw.tolist(), strict=True)))
@@ -78,7 +83,7 @@ def compute_importance(
     if len(X) > max_rows:
         pick = np.sort(rng.choice(len(X), max_rows, replace=False))
         X, y_test = X[pick], y_test[pick]
-    base = auc_point(np.asarray(booster.predict(X), dtype=np.float64), y_test)
+    base = auc_point(np.asarray(booster.predict(X, num_threads=num_threads), dtype=np.float64), y_test)
     drops: dict[str, float] = {}
     work = X.copy()
     for j, name in enumerate(names):
@@ -90,7 +95,9 @@ def compute_importance(
         total = 0.0
         for _ in range(repeats):
             work[:, j] = col[rng.permutation(len(col))]
-            total += base - auc_point(np.asarray(booster.predict(work), dtype=np.float64), y_test)
+            total += base - auc_point(
+                np.asarray(booster.predict(work, num_threads=num_threads), dtype=np.float64), y_test
+            )
         work[:, j] = col
         drops[name] = total / repeats if np.isfinite(base) else 0.0
     perm = normalise(drops)

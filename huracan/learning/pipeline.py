@@ -23,7 +23,9 @@ fixed seed, so every model is bit-for-bit the one the sequential run trains; and
 that order, the exception a run raises is the one the sequential run would have raised first (a later
 step's failure, e.g. too few bars for the regime detector, still surfaces only once everything before it
 succeeded). With ``fit_workers=1`` nothing runs ahead: each fit runs on the calling thread when its result
-is read, which is exactly the order of the steps above.
+is read, which is exactly the order of the steps above. For the whole session LightGBM's process-wide
+thread ceiling is held at ``num_threads`` (:mod:`.lgb_threads`): its thread count is one global, and a
+default ``predict`` anywhere in the process would otherwise hand a running fit more threads than buffers.
 
 It returns a :class:`TrainingResult`: the report (JSON-ready), the registry's
 :class:`~huracan.registry.model.MetaLabelModel` (booster text + calibration + feature list), and which rows
@@ -58,6 +60,7 @@ from huracan.learning.evaluate import (
     evaluate_oos,
 )
 from huracan.learning.importance import ImportanceReport, compute_importance
+from huracan.learning.lgb_threads import lightgbm_thread_ceiling
 from huracan.learning.readiness import ReadinessPolicy, Verdict, readiness_verdict
 from huracan.learning.regime_detector import DEFAULT_REGIME_PARAMS, RegimeDetectorReport, train_regime_detector
 from huracan.learning.train import MetaLabelLearner
@@ -277,9 +280,12 @@ class _Fits:
     outlives :func:`run_training`.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, num_threads: int) -> None:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="huracan-fit") if workers > 1 else None
+        # Fits share LightGBM's one process-global thread count with each other and with any other thread
+        # that calls LightGBM meanwhile (see .lgb_threads): held at the fits' own for the whole session.
+        self._ceiling = lightgbm_thread_ceiling(max(1, num_threads))
 
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _Job[_T]:
         if self._pool is None:
@@ -287,13 +293,18 @@ class _Fits:
         return self._pool.submit(fn, *args, **kwargs)
 
     def __enter__(self) -> _Fits:
+        self._ceiling.__enter__()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        finally:
+            # Only once no fit is left running may other LightGBM calls use every core again.
+            self._ceiling.__exit__(None, None, None)
 
 
 def _fold_scores(
@@ -343,7 +354,7 @@ def run_training(
     """Train, calibrate, evaluate and judge one challenger on ``dataset`` (see the module docstring)."""
     cfg = config or TrainingConfig()
     workers = resolve_fit_workers(cfg.fit_workers, cfg.num_threads)
-    with _Fits(workers) as fits:
+    with _Fits(workers, cfg.num_threads) as fits:
         return _run_training(fits, dataset, cfg, champion, bars, bar_history)
 
 
@@ -432,6 +443,7 @@ def _run_training(
         names,
         repeats=cfg.permutation_repeats,
         seed=cfg.seed,
+        num_threads=cfg.num_threads,
         champion_gain=None if champion is None else champion.gain_importance,
         champion_permutation=None if champion is None else champion.permutation_importance,
     )

@@ -18,6 +18,7 @@ from huracan.core.features import features_history
 from huracan.learning import pipeline
 from huracan.learning.cv import purged_walk_forward
 from huracan.learning.dataset import Dataset
+from huracan.learning.lgb_threads import current_ceiling
 from huracan.learning.pipeline import Champion, TrainingConfig, TrainingResult, resolve_fit_workers, run_training
 from huracan.learning.planted import planted_edge_dataset
 from huracan.learning.train import MetaLabelLearner
@@ -38,6 +39,7 @@ class _Probe(MetaLabelLearner):
     stall_s: float = 0.0
     meet: threading.Barrier | None = None
     threads: list[str] = field(default_factory=list)
+    ceilings: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fit(
@@ -45,6 +47,7 @@ class _Probe(MetaLabelLearner):
     ) -> lgb.Booster:
         with self._lock:
             self.threads.append(threading.current_thread().name)
+            self.ceilings.append(current_ceiling())
             nth = len(self.threads)
         if self.meet is not None and nth <= 2:
             self.meet.wait()  # BrokenBarrierError after its timeout unless a second fit runs meanwhile
@@ -114,6 +117,9 @@ def test_parallel_fits_give_the_sequential_models_metrics_and_report(ftx_month, 
     assert par.report.folds == seq.report.folds
     assert _comparable(par) == _comparable(seq)
     assert not _fit_threads_alive()
+    # and every fit ran under LightGBM's process-wide ceiling of the fits' threads, lifted after
+    assert set(par_probe.ceilings) == set(seq_probe.ceilings) == {CFG.num_threads}
+    assert current_ceiling() == -1
 
 
 def test_two_fits_really_run_at_the_same_time(small):
@@ -149,6 +155,7 @@ def test_the_first_failure_in_step_order_propagates(small, ftx_month, workers):
     with pytest.raises(RuntimeError, match=r"^fold 1 failed$"):
         run_training(small, cfg, bars=ftx_month.slice(0, 100))
     assert not _fit_threads_alive()
+    assert current_ceiling() == -1  # a failed session lifts LightGBM's thread ceiling too
 
 
 @pytest.mark.parametrize("workers", [1, 2])
