@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import boto3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from huracan.adapters.clients import env_client
 from huracan.adapters.errors import translate_errors
 from huracan.registry.signing import PSS, SIGNING_ALGORITHMS, SigningAlgorithm, verify_rsa
 
@@ -49,7 +49,7 @@ class KmsSigner:
     @property
     def client(self) -> KMSClient:
         if self._client is None:
-            self._client = boto3.client("kms")
+            self._client = env_client("kms")
         return self._client
 
     @property

@@ -15,9 +15,9 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import boto3
 import botocore.exceptions
 
+from huracan.adapters.clients import env_client
 from huracan.adapters.errors import translate_errors
 from huracan.registry.errors import BlobNotFoundError, ModelVerificationError
 
@@ -62,7 +62,7 @@ class S3Store:
     @property
     def client(self) -> S3Client:
         if self._client is None:
-            self._client = boto3.client("s3")
+            self._client = env_client("s3")
         return self._client
 
     @property
