@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from huracan.adapters.clients import client
 from huracan.adapters.errors import PermanentError, translate_errors
+from huracan.adapters.object_cache import DecodedCache, Fetched
 from huracan.adapters.settings import AwsSettings
 from huracan.core.bars import BarArrays
 from huracan.core.timeutil import epoch_s
@@ -125,6 +126,19 @@ def _b64_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
+_NOT_MODIFIED = ("304", "NotModified")
+#: Decoded day partitions, shared by every archive in the process (see huracan.adapters.object_cache): each
+#: night re-reads its whole training window, and all of it but yesterday is unchanged.
+_DAYS: DecodedCache[BarArrays] = DecodedCache(max_entries=512)
+
+
+def _read_only_bars(data: bytes) -> BarArrays:
+    bars = bars_from_parquet(data)
+    for name in ("ts", *_PRICE_COLS):
+        getattr(bars, name).flags.writeable = False  # kept and shared: no reader may change it in place
+    return bars
+
+
 class BarArchive:
     """Read and write the bar archive in one bucket; the client comes from the environment's endpoint."""
 
@@ -143,18 +157,27 @@ class BarArchive:
 
     # ------------------------------------------------------------------ objects
     def _get(self, key: str) -> bytes | None:
+        got = self._fetch(key)
+        return None if got is None else got[0]
+
+    def _fetch(self, key: str, if_none_match: str | None = None) -> Fetched:
+        """The object and its ETag; ``(None, etag)`` when it still has ``if_none_match``; None when absent."""
+        extra = {} if if_none_match is None else {"IfNoneMatch": if_none_match}
         with translate_errors("s3.GetObject"):
             try:
-                resp = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+                resp = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED", **extra)
             except botocore.exceptions.ClientError as exc:
-                if str(exc.response.get("Error", {}).get("Code")) in ("NoSuchKey", "404", "NotFound"):
+                code = str(exc.response.get("Error", {}).get("Code"))
+                if code in ("NoSuchKey", "404", "NotFound"):
                     return None
+                if if_none_match is not None and code in _NOT_MODIFIED:
+                    return None, if_none_match
                 raise
             data: bytes = resp["Body"].read()
         stored = resp.get("ChecksumSHA256")
         if stored and stored != _b64_sha256(data):
             raise ArchiveError(f"s3://{self.bucket}/{key}: checksum mismatch (stored {stored})")
-        return data
+        return data, str(resp.get("ETag", ""))
 
     def _put(self, key: str, data: bytes) -> None:
         with translate_errors("s3.PutObject"):
@@ -174,8 +197,10 @@ class BarArchive:
     # ------------------------------------------------------------------ reading
     def read_day(self, symbol: str, day: str) -> BarArrays:
         """One partition's bars (empty when the day was never archived)."""
-        data = self._get(day_key(symbol, day))
-        return _empty() if data is None else bars_from_parquet(data)
+        key = day_key(symbol, day)
+        scope = (self.s3.meta.endpoint_url, self.bucket, key)
+        bars = _DAYS.get(scope, lambda etag: self._fetch(key, etag), _read_only_bars)
+        return _empty() if bars is None else bars
 
     def bars_between(self, symbol: str, start_ts: str, end_ts: str) -> BarArrays:
         """Bars with ``start_ts <= ts < end_ts`` across day partitions (same call as the prices table's)."""

@@ -24,8 +24,9 @@ import logging
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from huracan.adapters.object_cache import DecodedCache, Fetched
 from huracan.registry.errors import BlobNotFoundError
 from huracan.service.entities import DecisionOutcome, DecisionRecord
 
@@ -49,6 +50,20 @@ class CountedDecisionSource(Protocol):
 class _Blobs(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
+
+
+@runtime_checkable
+class _ConditionalBlobs(Protocol):
+    """A store that can answer "not modified" (:class:`~huracan.adapters.s3_store.S3Store`)."""
+
+    location: str
+
+    def fetch(self, key: str, if_none_match: str | None = None) -> Fetched: ...
+
+
+#: Decoded copies shared by every reader in the process (see huracan.adapters.object_cache): the nightly job
+#: and the daily summary read the same settled days night after night.
+_DECODED: DecodedCache[tuple[str, int, list[Row]]] = DecodedCache(max_entries=512)
 
 
 def encode_day(day: str, rows: list[Row]) -> bytes:
@@ -114,16 +129,25 @@ class SettledDecisionDays:
             self.written += 1
         return iter(rows)
 
-    def _read(self, day: str) -> list[Row] | None:
+    def _decoded(self, day: str) -> tuple[str, int, list[Row]] | None:
+        key = self.key(day)
+        blobs = self.blobs
+        if isinstance(blobs, _ConditionalBlobs):
+            return _DECODED.get((blobs.location, key), lambda etag: blobs.fetch(key, etag), decode_day)
         try:
-            data = self.blobs.get(self.key(day))
+            return decode_day(blobs.get(key))
         except BlobNotFoundError:
             return None
+
+    def _read(self, day: str) -> list[Row] | None:
         try:
-            stored_day, count, rows = decode_day(data)
+            decoded = self._decoded(day)
         except (ValueError, KeyError, TypeError, OSError) as exc:
             log.warning("decisions copy of %s unreadable (%s): reading the table", day, exc)
             return None
+        if decoded is None:
+            return None
+        stored_day, count, rows = decoded
         if stored_day != day or count != len(rows) or count != self.source.count_decisions_on_day(day):
             self.stale += 1
             log.info("decisions copy of %s is stale (a late decision?): reading the table", day)

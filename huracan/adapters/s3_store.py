@@ -19,6 +19,7 @@ import botocore.exceptions
 
 from huracan.adapters.clients import env_client
 from huracan.adapters.errors import translate_errors
+from huracan.adapters.object_cache import Fetched
 from huracan.registry.errors import BlobNotFoundError, ModelVerificationError
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["S3Store", "b64_sha256"]
 
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
+_NOT_MODIFIED = frozenset({"304", "NotModified"})
 
 
 def b64_sha256(data: bytes) -> str:
@@ -89,13 +91,32 @@ class S3Store:
             )
 
     def get(self, key: str) -> bytes:
+        got = self.fetch(key)
+        if got is None:
+            raise BlobNotFoundError(key, self.location)
+        assert got[0] is not None  # no ETag was given, so the object always comes with its body
+        return got[0]
+
+    def fetch(self, key: str, if_none_match: str | None = None) -> Fetched:
+        """The object and its ETag, checked; ``(None, etag)`` if it still has ``if_none_match``; None if absent.
+
+        The conditional form is what lets :class:`~huracan.adapters.object_cache.DecodedCache` keep a decoded
+        object and still see every rewrite: an unchanged object costs a request but no body.
+        """
         resp: Any
         try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED")
+            if if_none_match is None:
+                resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED")
+            else:
+                resp = self.client.get_object(
+                    Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED", IfNoneMatch=if_none_match
+                )
             body: bytes = resp["Body"].read()
         except botocore.exceptions.ClientError as exc:
             if _code(exc) in _NOT_FOUND:
-                raise BlobNotFoundError(key, self.location) from exc
+                return None
+            if if_none_match is not None and _code(exc) in _NOT_MODIFIED:
+                return None, if_none_match
             with translate_errors(f"s3 get_object {self.location}/{key}"):
                 raise
         except botocore.exceptions.FlexibleChecksumError as exc:
@@ -108,7 +129,7 @@ class S3Store:
                 raise ModelVerificationError(
                     "S3 object does not match its stored SHA256", file=key, expected=stored, actual=actual
                 )
-        return body
+        return body, str(resp.get("ETag", ""))
 
     def exists(self, key: str) -> bool:
         try:

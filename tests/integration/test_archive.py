@@ -166,3 +166,40 @@ def test_nightly_compaction_of_the_prices_table_is_idempotent_and_merges(
     assert again.days == result.days
     assert s3.head_object(Bucket=bucket, Key=day_key(SYMBOL, "2022-01-05"))["ETag"] == etag
     assert keys(bucket) == [day_key(SYMBOL, "2022-01-05")]
+
+
+def test_a_day_read_again_is_revalidated_not_redecoded_and_a_rewrite_is_seen(
+    bucket: str, ftx_month: BarArrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huracan.adapters import archive as archive_module
+
+    day = ftx_month.slice(START + 1000, START + 1200)  # within 2022-01-04
+    archive = BarArchive(bucket, AwsSettings.from_env())
+    archive.put_bars(SYMBOL, day)
+    cache = archive_module._DAYS
+    calls: list[str | None] = []
+    fetch = BarArchive._fetch
+
+    def spy(self: BarArchive, key: str, if_none_match: str | None = None) -> Any:
+        calls.append(if_none_match)
+        return fetch(self, key, if_none_match)
+
+    monkeypatch.setattr(BarArchive, "_fetch", spy)
+    first = archive.read_day(SYMBOL, "2022-01-04")
+    hits = cache.hits
+    # a second reader (another night, another archive object) asks S3 with the ETag it kept: 304, no body
+    again = BarArchive(bucket, AwsSettings.from_env()).read_day(SYMBOL, "2022-01-04")
+    assert cache.hits == hits + 1 and calls[-1] is not None
+    assert again is first and same(again, day)
+    # what is kept is shared, so nobody may change it in place
+    with pytest.raises(ValueError, match="read-only"):
+        again.close[0] = 1.0
+    # a rewrite of the day (a late bar merged in) changes the ETag: the next read gets the new bytes
+    extra = ftx_month.slice(START + 1200, START + 1201)
+    archive.put_bars(SYMBOL, extra)
+    merged = archive.read_day(SYMBOL, "2022-01-04")
+    assert cache.hits == hits + 1 and len(merged) == len(day) + 1
+    assert same(merged.slice(0, len(day)), day)
+    # and a deleted day reads as empty, not as the copy kept
+    boto3.client("s3").delete_object(Bucket=bucket, Key=day_key(SYMBOL, "2022-01-04"))
+    assert len(archive.read_day(SYMBOL, "2022-01-04")) == 0

@@ -366,10 +366,18 @@ def test_settled_days_are_copied_to_s3_once_and_served_from_there(no_edge: tuple
         Bucket=world.bucket, Key=f"{DECISIONS_PREFIX}/{first.key(DATA_DAY)}", ChecksumMode="ENABLED"
     )
     assert head["ChecksumSHA256"]
+    from huracan.adapters import decision_days
+
+    decoded = decision_days._DECODED
+    kept_before = decoded.hits
     second = SettledDecisionDays(repo, blobs, today="2022-01-09")
     again = list(second.decisions_with_outcomes_on_day(DATA_DAY))
     assert second.counters() == {"hits": 1, "misses": 0, "written": 0, "stale": 0}
     assert [(r.signal_id, o) for r, o in again] == [(r.signal_id, o) for r, o in rows]
+    # read again in the same process, the copy is revalidated by its ETag (304), not transferred and decoded
+    third = SettledDecisionDays(repo, S3Store(world.bucket, DECISIONS_PREFIX), today="2022-01-10")
+    assert list(third.decisions_with_outcomes_on_day(DATA_DAY)) == again
+    assert decoded.hits > kept_before and third.counters()["hits"] == 1
 
 
 def test_report_reads_settled_days_from_the_copy_with_the_same_rows(no_edge: tuple[World, NightlyResult]) -> None:
