@@ -391,7 +391,38 @@ def test_item_size_follows_writes(gsi_table: str) -> None:
             ExpressionAttributeValues={":b": {"S": "x" * 500}},
         )
         item = backend.get_table(gsi_table).get_item(DynamoType(key["signal_id"]))
-        assert item.size() == moto_speedups._originals["item_size"](item) >= before + 500
+        after_update = item.size()
+        assert after_update == moto_speedups._originals["item_size"](item) >= before + 500
+        # a put or a delete of another item builds or drops other Item objects: this one keeps its size
+        kept = item.__dict__["_size_at"]
+        ddb.put_item(TableName=gsi_table, Item={"signal_id": {"S": "size-probe"}, "day": {"S": "2099-01-01"}})
+        ddb.delete_item(TableName=gsi_table, Key={"signal_id": {"S": "size-probe"}})
+        assert item.__dict__["_size_at"] is kept and item.size() == after_update
+        # a failed conditional update leaves the item as it was, and its size right
+        with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+            ddb.update_item(
+                TableName=gsi_table,
+                Key=key,
+                UpdateExpression="SET big = :b",
+                ConditionExpression="attribute_not_exists(big)",
+                ExpressionAttributeValues={":b": {"S": "y"}},
+            )
+        assert item.size() == moto_speedups._originals["item_size"](item) == after_update
+        # any other write (a transaction here) can change items in place: every kept size is recomputed
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": gsi_table,
+                        "Key": key,
+                        "UpdateExpression": "SET big = :b",
+                        "ExpressionAttributeValues": {":b": {"S": "z" * 900}},
+                    }
+                }
+            ]
+        )
+        item = backend.get_table(gsi_table).get_item(DynamoType(key["signal_id"]))
+        assert item.size() == moto_speedups._originals["item_size"](item) >= after_update + 400
     finally:
         if not was:
             moto_speedups.uninstall()
@@ -492,6 +523,39 @@ def test_step_functions_lambda_client_is_reused(moto_aws: EmbeddedAws) -> None:
         assert moto_speedups._sfn_boto_client_for(moto_aws.region, "lambda", role) is first
         assert moto_speedups._sfn_boto_client_for(moto_aws.region, "sqs") is not first
         assert first.meta.endpoint_url.endswith(f":{moto_aws.port}")
+    finally:
+        if not was:
+            moto_speedups.uninstall()
+
+
+def test_a_parsed_update_expression_serves_every_request_unchanged(gsi_table: str) -> None:
+    """One parse per expression: later updates with other values give what a fresh parse gives."""
+    ddb = boto3.client("dynamodb")
+    was = moto_speedups.installed()
+    moto_speedups.install()
+    expr = "SET outcome = :o, pnl = :p ADD seen :one REMOVE gone"
+    try:
+        for i, (outcome, pnl) in enumerate((("WIN", "12.5"), ("LOSS", "-3"), ("BREAKEVEN", "0"))):
+            ddb.update_item(
+                TableName=gsi_table,
+                Key={"signal_id": {"S": f"s01{i:02d}"}},
+                UpdateExpression=expr,
+                ExpressionAttributeValues={":o": {"S": outcome}, ":p": {"N": pnl}, ":one": {"N": "1"}},
+            )
+            if i == 0:
+                tree = moto_speedups._PARSED_UPDATES[expr]
+                shape = repr(tree)
+        assert moto_speedups._PARSED_UPDATES[expr] is tree and repr(tree) == shape  # kept, never changed
+        got = [ddb.get_item(TableName=gsi_table, Key={"signal_id": {"S": f"s01{i:02d}"}})["Item"] for i in range(3)]
+        assert [(g["outcome"]["S"], g["pnl"]["N"], g["seen"]["N"]) for g in got] == [
+            ("WIN", "12.5", "1"),
+            ("LOSS", "-3", "1"),
+            ("BREAKEVEN", "0", "1"),
+        ]
+        for _ in range(2):  # a bad expression fails every time (nothing kept)
+            with pytest.raises(ddb.exceptions.ClientError, match="ValidationException"):
+                ddb.update_item(TableName=gsi_table, Key={"signal_id": {"S": "s0100"}}, UpdateExpression="SET = :o")
+        assert "SET = :o" not in moto_speedups._PARSED_UPDATES
     finally:
         if not was:
             moto_speedups.uninstall()
