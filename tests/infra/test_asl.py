@@ -68,7 +68,11 @@ def test_every_transition_lands_on_a_state_and_every_state_is_reachable(asl: dic
             todo.extend(_successors(states[name]))
     assert seen == set(states), f"unreachable: {set(states) - seen}"
     terminal = {n for n, s in states.items() if s["Type"] in ("Succeed", "Fail") or s.get("End")}
-    assert {s["Type"] for n, s in states.items() if n in terminal} == {"Succeed", "Fail"}
+    # the success path ends on the resolver's Task itself: every state entered is a billed transition
+    assert {(n, s["Type"]) for n, s in states.items() if n in terminal} == {
+        ("Resolve", "Task"),
+        ("ResolutionFailed", "Fail"),
+    }
 
 
 def test_waits_on_the_trade_timeout_then_invokes_the_resolver(asl: dict[str, Any]) -> None:
@@ -78,7 +82,7 @@ def test_waits_on_the_trade_timeout_then_invokes_the_resolver(asl: dict[str, Any
     assert resolve["Resource"] == "arn:aws:states:::lambda:invoke"
     assert resolve["Parameters"] == {"FunctionName": "${ResolveOutcomeFunctionArn}", "Payload.$": "$"}
     assert resolve.get("OutputPath") == "$.Payload" or "Payload" in json.dumps(resolve.get("ResultSelector"))
-    assert asl["States"][resolve["Next"]]["Type"] == "Succeed"
+    assert resolve.get("End") is True and "Next" not in resolve
 
 
 def test_resolve_retries_throttling_and_transient_errors_with_backoff(asl: dict[str, Any]) -> None:
