@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -253,18 +253,25 @@ def _download_reports(report_dir: Path) -> list[str]:
     return days
 
 
-def _progress_printer(total: int, out: TextIO) -> Callable[[ReplayProgress], None]:
+def _progress_postfix(p: ReplayProgress, nights: Sequence[Any]) -> str:
+    """Virtual time, throughput, shadow trades still waiting on their timer, models the nights published."""
+    from huracan.core.timeutil import from_epoch_s
+
+    published = sum(1 for n in nights if n.status == "published")
+    return (
+        f"virtual {from_epoch_s(p.virtual_time)[:16]}Z | {p.records_per_s:,.0f} rec/s | "
+        f"open trades {p.timers_held} | models published {published}"
+    )
+
+
+def _progress_printer(total: int, out: TextIO, nights: Sequence[Any] = ()) -> Callable[[ReplayProgress], None]:
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="rec", file=out, dynamic_ncols=True, mininterval=0.5)
 
     def update(p: ReplayProgress) -> None:
-        from huracan.core.timeutil import from_epoch_s
-
         bar.n = p.records_sent
-        bar.set_postfix_str(
-            f"virtual {from_epoch_s(p.virtual_time)[:16]}Z | {p.records_per_s:,.0f} rec/s | timers {p.timers_held}"
-        )
+        bar.set_postfix_str(_progress_postfix(p, nights))
         bar.refresh()
         if p.records_sent >= p.records_total:
             bar.close()
@@ -312,7 +319,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         rt.container_tasks["TrainingCluster"] = container_task(
             rt, signal_source=planted if planted is not None else signals_history, on_result=nights.append
         )
-        on_progress = _progress_printer(len(records), sys.stderr) if opts.progress else None
+        on_progress = _progress_printer(len(records), sys.stderr, nights) if opts.progress else None
         progress = rt.replay(records, on_progress=on_progress)
         # Timers whose window ends after the data stay OPEN (reported), rather than resolving on a guess.
         rt.finish(records[-1].publish_at)
