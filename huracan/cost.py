@@ -685,9 +685,11 @@ def timer_alternatives(
     other work unchanged):
 
     - one EventBridge Scheduler one-time schedule per trade (an invocation each; creating it is free);
-    - a Standard execution per due *minute* shared by the trades due then (the resolver takes the batch): a
-      trade pays the execution only when no other trade is due that minute, exp(-trades a day / 1440) of the
-      time with trades spread over the day;
+    - a Standard execution per due *minute* (or per due quarter-hour) shared by the trades due then (the
+      resolver takes the batch): a trade pays the execution only when no other trade is due in its window,
+      exp(-trades a day / windows a day) of the time with trades spread over the day. A quarter-hour delays a
+      close by up to 15 minutes, which no reader needs sooner: the nightly job labels every decision from the
+      bars, and the 23:00 summary reads closes hours old;
     - the same bucket started by a schedule every minute whether or not a trade is due: no per-trade
       transitions, 1440 executions a day fixed;
     - a sweep every minute (a scheduled function querying a sparse KEYS_ONLY GSI of OPEN trades by due minute):
@@ -711,10 +713,13 @@ def timer_alternatives(
     )
     out = {
         "step functions standard per trade (now)": (r.usd_per_million_signals, 0.0),
-        "standard execution per due minute, shared": (
-            base + pass_rate * math.exp(-trades_day / 1440.0) * per_exec * sfn_each * 1e6,
-            0.0,
-        ),
+        **{
+            f"standard execution per due {label}, shared": (
+                base + pass_rate * math.exp(-trades_day / windows) * per_exec * sfn_each * 1e6,
+                0.0,
+            )
+            for label, windows in (("minute", 1440.0), ("quarter-hour", 96.0))
+        },
         "standard execution every minute (scheduled)": (base, runs * per_exec * sfn_each),
         "sweep every minute (sparse GSI)": (base + pass_rate * 2 * wru * 1e6, sweep_fixed),
     }

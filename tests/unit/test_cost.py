@@ -384,6 +384,9 @@ def test_timer_alternatives_replace_only_the_transitions() -> None:
     assert alt["eventbridge scheduler one-time per trade"] == pytest.approx((base + 0.2 * 1.0, 0.0))
     shared = base + 0.2 * math.exp(-40 / 1440) * 3 * 0.02 / 1e3 * 1e6
     assert alt["standard execution per due minute, shared"] == pytest.approx((shared, 0.0))
+    quarter = base + 0.2 * math.exp(-40 / 96) * 3 * 0.02 / 1e3 * 1e6
+    assert alt["standard execution per due quarter-hour, shared"] == pytest.approx((quarter, 0.0))
+    assert shared > quarter > base  # wider windows share more, never below the timer-free margin
     assert alt["standard execution every minute (scheduled)"] == pytest.approx((base, 1440 * 30 * 0.06 / 1e3))
     assert alt["sweep every minute (sparse GSI)"][0] == pytest.approx(base + 0.2 * 2 * 1.0)
 
