@@ -19,15 +19,12 @@ prior version read before the first write, and a failed write restores what was 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-import botocore.exceptions
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,9 +32,11 @@ import pyarrow.parquet as pq
 from huracan.adapters.clients import client
 from huracan.adapters.errors import PermanentError, translate_errors
 from huracan.adapters.object_cache import DecodedCache, Fetched
+from huracan.adapters.s3_store import S3Store
 from huracan.adapters.settings import AwsSettings
 from huracan.core.bars import BarArrays
 from huracan.core.timeutil import epoch_s
+from huracan.registry.errors import ModelVerificationError
 
 __all__ = ["ArchiveError", "BarArchive", "bars_from_parquet", "bars_to_parquet", "day_key", "split_by_day"]
 
@@ -122,11 +121,6 @@ def _merge(new: BarArrays, old: BarArrays) -> BarArrays:
     return BarArrays(**{n: v[first] for n, v in cols.items()})
 
 
-def _b64_sha256(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
-
-
-_NOT_MODIFIED = ("304", "NotModified")
 #: Decoded day partitions, shared by every archive in the process (see huracan.adapters.object_cache): each
 #: night re-reads its whole training window, and all of it but yesterday is unchanged.
 _DAYS: DecodedCache[BarArrays] = DecodedCache(max_entries=512)
@@ -155,40 +149,28 @@ class BarArchive:
             self._s3 = client("s3", self._settings)
         return self._s3
 
+    @property
+    def _objects(self) -> S3Store:
+        return S3Store(self.bucket, client=self.s3)
+
     # ------------------------------------------------------------------ objects
     def _get(self, key: str) -> bytes | None:
         got = self._fetch(key)
         return None if got is None else got[0]
 
     def _fetch(self, key: str, if_none_match: str | None = None) -> Fetched:
-        """The object and its ETag; ``(None, etag)`` when it still has ``if_none_match``; None when absent."""
-        extra = {} if if_none_match is None else {"IfNoneMatch": if_none_match}
-        with translate_errors("s3.GetObject"):
-            try:
-                resp = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED", **extra)
-            except botocore.exceptions.ClientError as exc:
-                code = str(exc.response.get("Error", {}).get("Code"))
-                if code in ("NoSuchKey", "404", "NotFound"):
-                    return None
-                if if_none_match is not None and code in _NOT_MODIFIED:
-                    return None, if_none_match
-                raise
-            data: bytes = resp["Body"].read()
-        stored = resp.get("ChecksumSHA256")
-        if stored and stored != _b64_sha256(data):
-            raise ArchiveError(f"s3://{self.bucket}/{key}: checksum mismatch (stored {stored})")
-        return data, str(resp.get("ETag", ""))
+        """The object and its ETag; ``(None, etag)`` when it still has ``if_none_match``; None when absent.
+
+        Read through :class:`~huracan.adapters.s3_store.S3Store`, the one checked GET (stored SHA256 against the
+        body); a mismatch is the archive's own permanent error here.
+        """
+        try:
+            return self._objects.fetch(key, if_none_match)
+        except ModelVerificationError as exc:
+            raise ArchiveError(f"s3://{self.bucket}/{key}: {exc}") from exc
 
     def _put(self, key: str, data: bytes) -> None:
-        with translate_errors("s3.PutObject"):
-            self.s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=data,
-                ChecksumAlgorithm="SHA256",
-                ChecksumSHA256=_b64_sha256(data),
-                ContentType="application/vnd.apache.parquet",
-            )
+        self._objects.put(key, data, content_type="application/vnd.apache.parquet")
 
     def _delete(self, key: str) -> None:
         with translate_errors("s3.DeleteObject"):

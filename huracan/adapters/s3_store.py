@@ -74,8 +74,9 @@ class S3Store:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
         checksum = b64_sha256(data)
+        extra: dict[str, Any] = {} if content_type is None else {"ContentType": content_type}
         with translate_errors(f"s3 put_object {self.location}/{key}"):
             resp = self.client.put_object(
                 Bucket=self.bucket,
@@ -83,6 +84,7 @@ class S3Store:
                 Body=data,
                 ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=checksum,
+                **extra,
             )
         stored = resp.get("ChecksumSHA256")
         if stored is not None and stored != checksum:
@@ -104,13 +106,9 @@ class S3Store:
         object and still see every rewrite: an unchanged object costs a request but no body.
         """
         resp: Any
+        extra: dict[str, Any] = {} if if_none_match is None else {"IfNoneMatch": if_none_match}
         try:
-            if if_none_match is None:
-                resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED")
-            else:
-                resp = self.client.get_object(
-                    Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED", IfNoneMatch=if_none_match
-                )
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED", **extra)
             body: bytes = resp["Body"].read()
         except botocore.exceptions.ClientError as exc:
             if _code(exc) in _NOT_FOUND:
