@@ -22,7 +22,7 @@ from huracan.core.bars import BarArrays
 from huracan.core.strategies import signals_history
 from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_bars
 from huracan.local.replay import BAR_SEC, build_records
-from huracan.local.runtime import LocalRuntime, ReplayProgress
+from huracan.local.runtime import DAY_S, IDLE_GAP_S, LocalRuntime, ReplayProgress
 
 __all__ = ["DemoOptions", "DemoSummary", "resolve_data_path", "run_demo", "symbol_from_path"]
 
@@ -334,6 +334,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         summary.extra["gc_s"] = rt.gc.seconds
         summary.extra["hamilton"] = hamilton.stats
         summary.extra["schedules_failed"] = list(rt.scheduler.failed)
+        summary.extra["schedules_skipped"] = dict(rt.scheduler.skipped)
         summary.extra["nights"] = [_night_line(n) for n in nights]
         if planted is not None:
             summary.extra["planted"] = planted.truth(bars).describe()
@@ -399,6 +400,12 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
         file=out,
     )
     p(f"  schedules fired: {s.schedules_fired}", file=out)
+    if s.extra.get("schedules_skipped"):
+        p(
+            f"  schedules skipped in gaps of the data (more than {IDLE_GAP_S // DAY_S} days without a record; "
+            f"they run until the first midnight after the last record): {s.extra['schedules_skipped']}",
+            file=out,
+        )
     if s.extra.get("schedules_failed"):
         p(f"  scheduled runs that failed (see lambda-logs.jsonl): {s.extra['schedules_failed']}", file=out)
     nights = s.extra.get("nights") or []

@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from huracan.core.timeutil import from_epoch_s
 from huracan.local.aws import LOCAL_REGION, EmbeddedAws
 from huracan.local.clock import Scheduler, VirtualClock
 from huracan.local.lambdas import LocalLambdas
@@ -34,6 +35,11 @@ from huracan.local.timers import RetryBackoff, TimerGate
 __all__ = ["LocalRuntime", "ReplayProgress"]
 
 log = logging.getLogger(__name__)
+
+DAY_S = 86_400
+#: A stop in the data longer than this is a gap the replay fast-forwards over (LocalRuntime.skip_gap): hours-long
+#: exchange outages (the Binance hourly files) replay as they happened; separate days months apart do not.
+IDLE_GAP_S = 2 * DAY_S
 
 ContainerTask = Callable[[dict[str, Any]], object]
 
@@ -292,14 +298,38 @@ class LocalRuntime:
         self.clock.advance_to(until)
         return self.scheduler.fired[fired_before:]
 
+    def skip_gap(self, last_record: float, next_record: float) -> dict[str, int]:
+        """Cross a gap in the data: schedules run until the first UTC midnight at or after its last record, then
+        none until the next record.
+
+        That midnight keeps what the data's last day is owed (its 23:00 summary, the 00:00 training on it);
+        every later firing in the gap is counted in ``scheduler.skipped`` and logged, not run. Timers still
+        come due in order (a trade whose window ends in the gap resolves, as NO_DATA if its bars never came).
+        """
+        resume = next_record - 1
+        self.settle(min(-(-last_record // DAY_S) * DAY_S, resume))
+        skipped = self.scheduler.skip_until(resume)
+        if skipped:
+            log.info(
+                "data gap %s -> %s: scheduled runs skipped %s",
+                from_epoch_s(last_record), from_epoch_s(next_record), skipped,
+            )  # fmt: skip
+        self.settle(resume)
+        return skipped
+
     def replay(
         self,
         records: Sequence[StreamRecord],
         window_s: int = 3600,
         on_progress: Callable[[ReplayProgress], None] | None = None,
         stream_logical_id: str = "MarketStream",
+        idle_gap_s: float | None = IDLE_GAP_S,
     ) -> ReplayProgress:
-        """Publish records window by window through the whole stack; returns the final progress."""
+        """Publish records window by window through the whole stack; returns the final progress.
+
+        Where the data stops for longer than ``idle_gap_s`` (None: never), the schedules inside the gap are
+        skipped (:meth:`skip_gap`).
+        """
         assert self.stack is not None
         kinesis = boto3.client("kinesis")
         stream = self.physical(stream_logical_id)
@@ -311,8 +341,12 @@ class LocalRuntime:
         sent = 0
         progress = ReplayProgress(self.clock.now(), 0, len(records), 0.0, 0)
         last_publish = records[-1].publish_at if records else 0
+        previous: float | None = None
         with _CtrlC() as ctrl_c:
             for window_end, chunk in chunk_by_time(records, window_s):
+                if idle_gap_s is not None and previous is not None and chunk[0].publish_at - previous > idle_gap_s:
+                    self.skip_gap(previous, chunk[0].publish_at)
+                previous = chunk[-1].publish_at
                 # The replay's time ends with its data: the last window stops at the last record, so no timer
                 # comes due for a window whose bars were never published.
                 end = min(window_end, last_publish)
