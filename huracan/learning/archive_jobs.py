@@ -4,7 +4,7 @@ The prices table holds bars for ``PRICES_TTL_DAYS``; the archive keeps them for 
 (symbol, day) (:mod:`huracan.adapters.archive`). Both jobs merge into existing days (incoming bars win on
 a duplicate ts), so running them twice, or over overlapping ranges, leaves the archive as one run would.
 
-Failure behaviour: a file is validated completely before anything is written (``load_bars`` names the
+Failure behaviour: a file is validated completely before anything is written (``load_minute_bars`` names the
 file, line and column of the first bad row) and the days are written all or nothing, so a bad file or a
 failed upload leaves the archive as it was.
 """
@@ -20,7 +20,7 @@ from huracan.adapters.archive import BarArchive
 from huracan.adapters.settings import AwsSettings
 from huracan.core.bars import BarArrays
 from huracan.core.timeutil import parse_ts
-from huracan.data import load_bars
+from huracan.data import load_minute_bars
 from huracan.service.counterfactuals import BarSource
 
 __all__ = ["ArchiveWrite", "backfill", "compact_day", "compact_yesterday", "yesterday"]
@@ -48,12 +48,12 @@ def backfill(
     archive: BarArchive | None = None,
     settings: AwsSettings | None = None,
 ) -> ArchiveWrite:
-    """Load an OHLCV CSV / gzip CSV / Parquet file (``huracan.data.load_bars``) into the archive.
+    """Load a 1-minute OHLCV CSV / gzip CSV / Parquet file (``huracan.data.load_minute_bars``) into the archive.
 
     Raises ``huracan.data.DataFileError`` (file, line, column) before anything is written when the file is
     bad. For the CLI: ``huracan backfill --data FILE --symbol S [--bucket B]``.
     """
-    bars = load_bars(path, quotes=quotes)
+    bars = load_minute_bars(path, quotes=quotes)
     arch = archive or BarArchive(bucket, settings)
     written = arch.put_bars(symbol, bars)
     return ArchiveWrite(bucket=arch.bucket, rows_read=len(bars), days={symbol: written})

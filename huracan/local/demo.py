@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from huracan.core.bars import BarArrays
 from huracan.core.strategies import signals_history
-from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_bars
+from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_minute_bars
 from huracan.local.replay import BAR_SEC, build_records
 from huracan.local.runtime import DAY_S, IDLE_GAP_S, LocalRuntime, ReplayProgress
 
@@ -283,10 +283,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     """Replay the data through the local stack and return the figures (also printed by the CLI)."""
     t_start = time.perf_counter()
     path = resolve_data_path(opts.data)
-    bars: BarArrays = load_bars(path)
-    if opts.days is not None:
-        end = int(bars.ts[0]) + opts.days * 86400
-        bars = bars.slice(0, int((bars.ts < end).sum()))
+    bars: BarArrays = load_minute_bars(path, opts.days)
     symbol = opts.symbol or symbol_from_path(path)
     planted = None
     if opts.planted_edge:

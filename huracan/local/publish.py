@@ -14,7 +14,7 @@ import boto3
 
 from huracan.adapters.stack_outputs import stack_environment
 from huracan.core.strategies import signals_history
-from huracan.data import load_bars
+from huracan.data import load_minute_bars
 from huracan.local.replay import build_records, put_records
 
 __all__ = ["Published", "publish_to_stack"]
@@ -32,9 +32,7 @@ def publish_to_stack(
     path: Path, symbol: str, stack_name: str, *, days: int | None = None, endpoint_url: str | None = None
 ) -> Published:
     """Validate the whole file first (nothing is sent from a bad file), then put every record in order."""
-    bars = load_bars(path)
-    if days is not None:
-        bars = bars.slice(0, int((bars.ts < int(bars.ts[0]) + days * 86400).sum()))
+    bars = load_minute_bars(path, days)
     env = stack_environment(stack_name, endpoint_url)
     stream = env["MARKET_STREAM_NAME"]
     records = build_records(bars, symbol, signals_history(bars))

@@ -11,7 +11,7 @@ import pytest
 
 from huracan.core.bars import BarArrays
 from huracan.core.timeutil import from_epoch_s
-from huracan.data import DataFileError, load_bars
+from huracan.data import DataFileError, load_bars, load_minute_bars
 from huracan.learning.archive_jobs import backfill
 
 HEADER = "ts,open,high,low,close,volume"
@@ -121,3 +121,18 @@ def test_backfill_of_a_file_with_one_bad_row_writes_nothing(tmp_path: Path, ftx_
     good = _write(tmp_path / "good.csv", [HEADER, *_rows(ftx_month, 200)])
     assert backfill(good, "BTC-PERP", "test-bucket", archive=archive).rows_read == 200  # type: ignore[arg-type]
     assert archive.writes == [("BTC-PERP", 200)]
+
+
+def test_only_one_minute_bars_are_replayed_or_archived(tmp_path: Path, ftx_month: BarArrays) -> None:
+    # Given the same real bars, once as they are and once keeping every 60th (hourly spacing)
+    minute = _write(tmp_path / "minute.csv", [HEADER, *_rows(ftx_month, 600)])
+    hourly = _write(tmp_path / "hourly.csv", [HEADER, *_rows(ftx_month, 600)[::60]])
+    # Then the minute file loads (and --days cuts it), the hourly one is refused naming its spacing
+    assert len(load_minute_bars(minute)) == 600
+    assert len(load_minute_bars(minute, days=0.25)) == 360
+    with pytest.raises(DataFileError, match=r"hourly\.csv: bars are 3600 s apart \(median\), not 60 s"):
+        load_minute_bars(hourly)
+    archive = _RecordingArchive()
+    with pytest.raises(DataFileError, match="1-minute bars"):
+        backfill(hourly, "BTC-PERP", "test-bucket", archive=archive)  # type: ignore[arg-type]
+    assert archive.writes == []
