@@ -47,6 +47,7 @@ def _replay(args: argparse.Namespace) -> int:
             args.stack,
             days=args.days,
             endpoint_url=args.endpoint,
+            quotes=args.quotes,
         )
         print(f"published {done.records:,} records ({done.bars:,} bars, {done.signals:,} signals) to {done.stream}")
         return 0
@@ -54,6 +55,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     opts = DemoOptions(
         data=args.data,
+        quotes=args.quotes,
         days=args.days,
         profile=args.profile,
         symbol=args.symbol,
@@ -157,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--data", type=Path, required=True, help="OHLCV CSV/Parquet: ts,open,high,low,close,volume")
     replay.add_argument("--symbol", help="symbol on the stream (default: from the file name)")
+    replay.add_argument(
+        "--quotes", type=Path, help="quote-bar file (ts,bid_*,ask_*) joined on ts: real spreads for the spread gate"
+    )
     replay.add_argument("--days", type=int, help="only the first N days")
     replay.add_argument("--profile", default="demo", choices=["seed", "demo"])
     replay.add_argument("--report-dir", type=Path, default=Path("reports"))

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class DemoOptions:
     data: Path | None = None
+    #: a quote-bar file joined on ts (huracan.data.load_bars): bars carry real bid/ask, the spread gate uses them
+    quotes: Path | None = None
     days: int | None = None
     profile: str = "demo"
     symbol: str | None = None
@@ -283,7 +285,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     """Replay the data through the local stack and return the figures (also printed by the CLI)."""
     t_start = time.perf_counter()
     path = resolve_data_path(opts.data)
-    bars: BarArrays = load_minute_bars(path, opts.days)
+    bars: BarArrays = load_minute_bars(path, opts.days, quotes=opts.quotes)
     symbol = opts.symbol or symbol_from_path(path)
     planted = None
     if opts.planted_edge:

@@ -29,10 +29,16 @@ class Published:
 
 
 def publish_to_stack(
-    path: Path, symbol: str, stack_name: str, *, days: int | None = None, endpoint_url: str | None = None
+    path: Path,
+    symbol: str,
+    stack_name: str,
+    *,
+    days: int | None = None,
+    endpoint_url: str | None = None,
+    quotes: Path | None = None,
 ) -> Published:
     """Validate the whole file first (nothing is sent from a bad file), then put every record in order."""
-    bars = load_minute_bars(path, days)
+    bars = load_minute_bars(path, days, quotes=quotes)
     env = stack_environment(stack_name, endpoint_url)
     stream = env["MARKET_STREAM_NAME"]
     records = build_records(bars, symbol, signals_history(bars))

@@ -75,6 +75,21 @@ def test_replay_to_a_deployed_stack_publishes_every_record_in_order(
     assert "published" in capsys.readouterr().out
 
 
+def test_replay_with_a_quote_file_publishes_real_bid_and_ask(stack: LocalStack, moto_aws: EmbeddedAws) -> None:
+    # Given Bybit's real 1-minute bars and its quote bars for half of the same day
+    data = find_data_file("bybit_BTCUSDT_1m_20221213.csv.gz")
+    quotes = find_data_file("bybit_BTCUSDT_1m_bidask_20221213.csv.gz")
+    before = len(_stream_records(stack.physical["MarketStream"]))
+    # When the day is published with --quotes
+    argv = ["replay", "--data", str(data), "--quotes", str(quotes), "--symbol", "BTC-USDT"]
+    assert main([*argv, "--stack", STACK, "--endpoint", moto_aws.endpoint]) == 0
+    # Then bars that have a quote carry its closing bid and ask (a real spread), the others none
+    bars = [r for r in _stream_records(stack.physical["MarketStream"])[before:] if r["type"] == "bar"]
+    quoted = [r for r in bars if "bid" in r]
+    assert len(bars) == 1440 and 0 < len(quoted) < len(bars)
+    assert all(float(r["bid"]) <= float(r["ask"]) and float(r["ask"]) / float(r["bid"]) < 1.01 for r in quoted)
+
+
 def test_bad_file_is_refused_with_line_and_column_and_nothing_is_sent(
     stack: LocalStack, moto_aws: EmbeddedAws, tmp_path: Path, capsys
 ) -> None:
