@@ -212,6 +212,21 @@ _DELEGATED = {"train": ("huracan.learning.nightly", "train_main"), "cost": ("hur
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv)
+    except ValueError as exc:  # a DataFileError is one; huracan.data (pandas) is imported only to tell
+        from huracan.data import DataFileError
+
+        if not isinstance(exc, DataFileError):
+            raise
+        print(f"huracan: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; local servers stopped", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str]) -> int:
     if argv and argv[0] in _DELEGATED:  # commands with their own parsers (and --help)
         import importlib
 
@@ -227,16 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     # moto's interpreter logs every failed execution at ERROR; the engine reports those itself (ERROR trades)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    from huracan.data import DataFileError
-
-    try:
-        return int(args.func(args))
-    except DataFileError as exc:
-        print(f"huracan: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; local servers stopped", file=sys.stderr)
-        return 130
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

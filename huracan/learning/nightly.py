@@ -827,12 +827,12 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     at = format_ts(parse_ts(args.time)) if args.time else from_epoch_s(epoch_s(f"{args.date}T00:00:00Z") + 86_400)
     if args.data:
-        from huracan.data import load_bars
+        from huracan.data import load_minute_bars
 
         base = args.base_path or os.environ.get("HURACAN_MODEL_PATH") or "models"
         from huracan.serving.onnx_export import onnx_artifacts
 
-        source = _FileBars(args.symbol, load_bars(args.data))
+        source = _FileBars(args.symbol, load_minute_bars(args.data))
         ports = NightlyPorts(
             registry=ModelRegistry(base, extra_artifacts=onnx_artifacts), bars=[source], symbols=[args.symbol]
         )

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from huracan.cli import main
 from huracan.core.bars import BarArrays
 from huracan.core.config import load_config
+from huracan.core.timeutil import from_epoch_s
 from huracan.data import DEFAULT_MONTH, find_data_file
 from huracan.learning.nightly import NightlyPorts, _FileBars, _run_time, run_nightly, train_main
 from huracan.learning.pipeline import TrainingConfig
@@ -70,3 +72,21 @@ def test_train_cli_on_a_bars_file(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_run_time_comes_from_the_schedule() -> None:
     assert _run_time(None, "2022-01-06T00:00:00+00:00") == "2022-01-06T00:00:00Z"
     assert _run_time("2022-01-07T00:00:00Z", "2022-01-06T00:00:00Z") == "2022-01-07T00:00:00Z"
+
+
+def test_train_cli_refuses_a_file_that_is_not_one_minute_bars(
+    tmp_path: Path, ftx_month: BarArrays, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given real bars kept one an hour (an hourly file's spacing)
+    hourly = tmp_path / "hourly.csv"
+    rows = [
+        f"{from_epoch_s(int(ftx_month.ts[i]))},{ftx_month.open[i]},{ftx_month.high[i]},{ftx_month.low[i]},"
+        f"{ftx_month.close[i]},{ftx_month.volume[i]}"
+        for i in range(0, 48 * 60, 60)
+    ]
+    hourly.write_text("ts,open,high,low,close,volume\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    # When `huracan train` is given it, Then it exits 2 naming the spacing, as every command does for a bad file
+    argv = ["train", "--date", "2022-01-01", "--data", str(hourly), "--base-path", str(tmp_path / "models")]
+    assert main(argv) == 2
+    assert "3600 s apart" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
