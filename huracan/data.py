@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 
 from huracan.core.bars import BarArrays
+from huracan.core.features import BAR_SEC
 
 __all__ = ["DEFAULT_MONTH", "DataFileError", "find_data_dir", "find_data_file", "load_bars", "load_minute_bars"]
 
 DEFAULT_MONTH = "ftx_BTC-PERP_1m_20220101-20220201.csv.gz"
 _OHLCV = ("ts", "open", "high", "low", "close", "volume")
 _QUOTES = ("bid_close", "ask_close")
-#: The stream carries 1-minute bars: features, gates, barriers and the resolver's price paths count in them.
-MINUTE = 60
 
 
 class DataFileError(ValueError):
@@ -134,17 +133,17 @@ def load_bars(path: str | Path, quotes: str | Path | None = None) -> BarArrays:
 def load_minute_bars(path: str | Path, days: float | None = None, *, quotes: str | Path | None = None) -> BarArrays:
     """A file to replay or archive: 1-minute bars (checked), optionally only its first ``days`` days.
 
-    Why refuse other intervals rather than replay them: every window in the engine is a count of bars taken
-    as minutes (features' lookbacks, the barriers' timeouts, the resolver's "no gap" rule), so hourly bars
-    would run without an error and mean nothing. Gaps are fine (outages, separate days); the median step
-    is what must be a minute.
+    Why refuse other intervals rather than replay them: every window in the engine is a count of bars of
+    ``huracan.core.features.BAR_SEC`` (features' lookbacks, the barriers' timeouts, the resolver's "no gap"
+    rule), so hourly bars would run without an error and mean nothing. Gaps are fine (outages, separate
+    days); the median step is what must be one bar.
     """
     bars = load_bars(path, quotes)
     if len(bars) > 1:
         step = float(np.median(np.diff(bars.ts)))
-        if step != MINUTE:
+        if step != BAR_SEC:
             raise DataFileError(
-                f"{path}: bars are {step:g} s apart (median), not {MINUTE} s; Huracan's features, gates and "
+                f"{path}: bars are {step:g} s apart (median), not {BAR_SEC} s; Huracan's features, gates and "
                 "barriers are defined on 1-minute bars: resample the file to 1 minute or pass a 1-minute file"
             )
     if days is not None:
