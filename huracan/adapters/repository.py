@@ -32,9 +32,9 @@ from huracan.adapters.tables import (
 from huracan.core.bars import BarArrays
 from huracan.core.records import Bar
 from huracan.core.timeutil import epoch_s
-from huracan.service.entities import DecisionOutcome, DecisionRecord, ShadowTradeRecord
+from huracan.service.entities import DecisionOutcome, DecisionRecord, ShadowTradeOutcome, ShadowTradeRecord
 
-__all__ = ["Repository", "get_repository"]
+__all__ = ["Repository", "decision_from_item", "get_repository", "shadow_trade_from_item"]
 
 
 def _ttl(epoch: int | None) -> datetime | None:
@@ -178,6 +178,30 @@ def _shadow_record(item: ShadowTradeItem) -> ShadowTradeRecord:
         trade_type=item.trade_type,
         tags=item.tags,
     )
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def shadow_trade_from_item(item: ShadowTradeItem) -> tuple[ShadowTradeRecord, ShadowTradeOutcome]:
+    """A shadow_trades item as the trade as opened and what became of it (outcome columns None while OPEN)."""
+    outcome = ShadowTradeOutcome(
+        shadow_id=item.shadow_id,
+        status=item.status or "OPEN",
+        exit_price=_float(item.exit_price),
+        exit_reason=item.exit_reason,
+        exit_ts=item.exit_ts,
+        shadow_pnl_bps=_float(item.shadow_pnl_bps),
+        shadow_pnl_net_bps=_float(item.shadow_pnl_net_bps),
+        duration_sec=_float(item.duration_sec),
+        actual_outcome=item.actual_outcome,
+        prediction_correct=item.prediction_correct,
+        used_in_training=bool(item.used_in_training),
+        error_cause=item.error_cause,
+        outcome_reason=item.outcome_reason,
+    )
+    return _shadow_record(item), outcome
 
 
 def _bars_of(rows: Sequence[PriceItem]) -> BarArrays:

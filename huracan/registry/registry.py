@@ -48,13 +48,14 @@ from huracan.registry.model import (
     model_id_for,
     sha256_hex,
 )
-from huracan.registry.signing import LocalKeySigner, Signer
+from huracan.registry.signing import LocalKeySigner, PublicKeyVerifier, Signer
 from huracan.registry.store import BlobStore, LocalStore, open_store
 
 __all__ = [
     "LATEST_FILE",
     "MANIFEST_FILE",
     "MANIFEST_SCHEMA",
+    "PUBLIC_KEY_PATH",
     "SIGNATURE_FILE",
     "ArtifactHook",
     "LatestPointer",
@@ -72,6 +73,8 @@ LATEST_FILE = "latest.json"
 MANIFEST_SCHEMA = "huracan.model_card/1"
 LATEST_SCHEMA = "huracan.latest/1"
 LOCAL_KEY_PATH = ".signing/model_signing_key.pem"
+#: A folder copied from another registry holds its publisher's public key here (huracan.registry.mirror).
+PUBLIC_KEY_PATH = ".signing/public_key.pem"
 _HISTORY_KEEP = 50
 
 Stage = Literal["champion", "candidate"]
@@ -200,7 +203,8 @@ class _Verified:
 class ModelRegistry:
     """Register, publish, verify and load meta-label models (the seed's Engine <-> Hamilton API).
 
-    ``signer`` defaults to a :class:`LocalKeySigner` in ``<folder>/.signing/`` for a folder and to
+    ``signer`` defaults to a :class:`LocalKeySigner` in ``<folder>/.signing/`` for a folder (or, for a folder
+    copied from another registry, which holds only its publisher's public key, a :class:`PublicKeyVerifier`) and to
     :class:`~huracan.adapters.kms_signer.KmsSigner` on ``$MODEL_SIGNING_KEY_ID`` for S3. A consumer should
     pass a :class:`~huracan.registry.signing.PublicKeyVerifier` holding the publisher's public key.
     ``clock`` is used only when neither ``created_at`` nor the model's metadata says when it was made.
@@ -233,7 +237,11 @@ class ModelRegistry:
     def signer(self) -> Signer:
         if self._signer is None:
             if isinstance(self.store, LocalStore):
-                self._signer = LocalKeySigner(self.store.root / LOCAL_KEY_PATH)
+                private, public = self.store.root / LOCAL_KEY_PATH, self.store.root / PUBLIC_KEY_PATH
+                if not private.exists() and public.is_file():
+                    self._signer = PublicKeyVerifier.from_file(public)
+                else:
+                    self._signer = LocalKeySigner(private)
             else:
                 from huracan.adapters.kms_signer import KmsSigner
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any
 
-__all__ = ["DecisionOutcome", "DecisionRecord", "ParkedRecord", "ShadowTradeRecord", "TimerStart"]
+__all__ = [
+    "DecisionOutcome",
+    "DecisionRecord",
+    "ParkedRecord",
+    "ShadowTradeOutcome",
+    "ShadowTradeRecord",
+    "TimerStart",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +116,27 @@ class DecisionOutcome:
     cf_pnl_bps: float | None = None
     cf_pnl_net_bps: float | None = None
     cf_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowTradeOutcome:
+    """What became of one paper trade: the columns the resolver (or the timer's Catch) writes on close.
+
+    Kept apart from :class:`ShadowTradeRecord` (the trade as opened) because the two are written at different
+    times by different functions; a run's ``trades.csv`` joins them by ``shadow_id``. Prices and P&L are None
+    while OPEN, for ERROR trades and for NO_DATA outcomes (``outcome_reason`` then says why).
+    """
+
+    shadow_id: str
+    status: str  # OPEN | CLOSED | ERROR
+    exit_price: float | None = None
+    exit_reason: str | None = None
+    exit_ts: str | None = None
+    shadow_pnl_bps: float | None = None
+    shadow_pnl_net_bps: float | None = None
+    duration_sec: float | None = None
+    actual_outcome: str | None = None  # WIN | LOSS | BREAKEVEN | NO_DATA
+    prediction_correct: bool | None = None
+    used_in_training: bool = False
+    error_cause: str | None = None
+    outcome_reason: str | None = None

@@ -5,8 +5,10 @@ Each test makes its own bucket and key, so tests share the session's server with
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
+import io
 import json
 import re
 import uuid
@@ -217,3 +219,33 @@ def test_s3_store_checksums_and_missing_keys(env):
     assert store.list_children("") == ["x"]
     with pytest.raises(BlobNotFoundError, match=re.escape("x/none.bin")):
         store.get("x/none.bin")
+
+
+def test_mirror_to_a_folder_verifies_after_the_stack_is_gone(env, models, tmp_path):
+    # Given a champion and a candidate on S3, signed by KMS
+    from huracan.registry.cli import add_models_parser, run_models
+    from huracan.registry.mirror import mirror_registry
+
+    reg = ModelRegistry(env.base)
+    a = register(reg, models["A"], 1)
+    b = register(reg, models["B"], 2, stage="candidate")
+    # When the registry is mirrored into a folder
+    copied = mirror_registry(reg, tmp_path / "models")
+    assert sorted(copied) == sorted([a, b])
+    # Then the copy is byte for byte (same signatures) and verifies with no AWS: the bucket and key are gone
+    hex_a = a.removeprefix("sha256:")
+    sig = env.s3.get_object(Bucket=env.bucket, Key=f"models/meta_label/{hex_a}/manifest.sig")["Body"].read()
+    assert (tmp_path / "models" / "meta_label" / hex_a / "manifest.sig").read_bytes() == sig
+    env.kms.schedule_key_deletion(KeyId=env.key_id, PendingWindowInDays=7)
+    parser = argparse.ArgumentParser()
+    add_models_parser(parser.add_subparsers(dest="command"))
+    out, err = io.StringIO(), io.StringIO()
+    for cmd in (["verify", a], ["verify", b], ["list"]):
+        args = parser.parse_args(["models", "--base-path", str(tmp_path / "models"), *cmd])
+        assert run_models(args, out=out, err=err) == 0, err.getvalue()
+    assert f"OK {a}" in out.getvalue() and f"OK {b}" in out.getvalue() and "candidate" in out.getvalue()
+    copy = ModelRegistry(tmp_path / "models")
+    assert copy.load_latest_model()[0] == a
+    # And a tampered copy fails verification
+    (tmp_path / "models" / "meta_label" / hex_a / "model.lgb.txt").write_text("tampered")
+    assert not ModelRegistry(tmp_path / "models").verify_model(a)
