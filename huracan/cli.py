@@ -21,6 +21,7 @@ def _demo(args: argparse.Namespace) -> int:
             report_dir=args.report_dir,
             progress=not args.no_progress,
             planted_edge=args.planted_edge,
+            workspace=args.workspace,
         )
     )
     print_summary(summary)
@@ -29,15 +30,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _use_stack(args: argparse.Namespace) -> None:
     """Point this process at a stack's resources, like its functions (``--stack`` / ``--endpoint``)."""
-    import os
+    from huracan.adapters.stack_outputs import use_stack
 
-    from huracan.adapters.stack_outputs import stack_environment
-
-    os.environ.update(stack_environment(args.stack, args.endpoint))
+    use_stack(args.stack, args.endpoint)
 
 
 def _replay(args: argparse.Namespace) -> int:
     if args.stack:
+        _use_stack(args)  # region and credentials of the embedded AWS when --endpoint is loopback
         from huracan.local.demo import symbol_from_path
         from huracan.local.publish import publish_to_stack
 
@@ -61,6 +61,7 @@ def _replay(args: argparse.Namespace) -> int:
         symbol=args.symbol,
         report_dir=args.report_dir,
         progress=not args.no_progress,
+        workspace=args.workspace,
     )
     print_summary(run_demo(opts))
     return 0
@@ -136,6 +137,26 @@ def _api(args: argparse.Namespace) -> int:
     return openapi_main(args.rest)
 
 
+def _positive_days(text: str) -> int:
+    """``--days N``: a whole number of days, at least 1 (0 would replay nothing and start a stack for it)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--days must be a whole number of days, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--days must be at least 1, got {n}")
+    return n
+
+
+def _workspace_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        help="where the run is kept: summary.json, trades.csv, decisions.parquet, models/, reports/ "
+        "(default runs/<UTC timestamp>-<name>/)",
+    )
+
+
 def _stack_args(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument("--stack", required=required, help="a deployed stack's name (its Outputs name the resources)")
     p.add_argument("--endpoint", help="AWS endpoint URL (e.g. the demo's embedded AWS, printed at its start)")
@@ -147,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="replay a real month end to end through the local stack")
     demo.add_argument("--data", type=Path, help="OHLCV CSV/Parquet (default: the FTX BTC-PERP month)")
-    demo.add_argument("--days", type=int, help="replay only the first N days")
+    demo.add_argument("--days", type=_positive_days, help="replay only the first N days")
     demo.add_argument("--profile", default="demo", choices=["seed", "demo"], help="engine settings profile")
-    demo.add_argument("--report-dir", type=Path, default=Path("reports"), help="where daily reports go")
+    demo.add_argument("--report-dir", type=Path, help="where daily reports go (default: the workspace's reports/)")
+    _workspace_arg(demo)
     demo.add_argument("--planted-edge", action="store_true", help="signals with a known edge (see README)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
@@ -162,9 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--quotes", type=Path, help="quote-bar file (ts,bid_*,ask_*) joined on ts: real spreads for the spread gate"
     )
-    replay.add_argument("--days", type=int, help="only the first N days")
+    replay.add_argument("--days", type=_positive_days, help="only the first N days")
     replay.add_argument("--profile", default="demo", choices=["seed", "demo"])
-    replay.add_argument("--report-dir", type=Path, default=Path("reports"))
+    replay.add_argument("--report-dir", type=Path, help="daily reports (default: the workspace's reports/)")
+    _workspace_arg(replay)
     replay.add_argument("--no-progress", action="store_true")
     _stack_args(replay)
     replay.set_defaults(func=_replay)
@@ -213,17 +236,40 @@ _DELEGATED = {"train": ("huracan.learning.nightly", "train_main"), "cost": ("hur
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _run(argv)
-    except ValueError as exc:  # a DataFileError is one; huracan.data (pandas) is imported only to tell
-        from huracan.data import DataFileError
-
-        if not isinstance(exc, DataFileError):
+        try:
+            return _run(argv)
+        except KeyboardInterrupt:
             raise
-        print(f"huracan: {exc}", file=sys.stderr)
-        return 2
+        except Exception as exc:
+            message = _user_error(exc)
+            if message is None:
+                raise
+            print(f"huracan: {message}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
         print("interrupted; local servers stopped", file=sys.stderr)
         return 130
+
+
+def _user_error(exc: BaseException) -> str | None:
+    """The sentence for an error that is the user's input or environment (exit 2), or None for a bug.
+
+    A bad data file, a used workspace, a stack that is not there, no region / credentials / endpoint: each is
+    said in one sentence. The modules are imported only to tell (pandas, botocore are not cheap)."""
+    from huracan.workspace import WorkspaceError
+
+    if isinstance(exc, WorkspaceError):
+        return str(exc)
+    if isinstance(exc, ValueError) and type(exc).__name__ == "DataFileError":
+        return str(exc)
+    try:
+        from huracan.adapters.errors import describe_failure
+        from huracan.adapters.stack_outputs import StackNotFound
+    except ImportError:  # pragma: no cover - the AWS libraries are core dependencies
+        return None
+    if isinstance(exc, StackNotFound):
+        return str(exc)
+    return describe_failure(exc)
 
 
 def _run(argv: list[str]) -> int:

@@ -515,8 +515,8 @@ def _clean(obj: Any) -> Any:
 def _csv_cell(x: Any) -> Any:
     if x is None:
         return ""
-    if isinstance(x, float):
-        return repr(x) if math.isfinite(x) else ""
+    if isinstance(x, float):  # numpy floats too: their repr is "np.float64(...)"
+        return repr(float(x)) if math.isfinite(x) else ""
     return x
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "NotOpen",
     "PermanentError",
     "TransientError",
+    "describe_failure",
     "is_transient_code",
     "translate_errors",
 ]
@@ -132,3 +133,40 @@ def translate_errors(operation: str, *, conflict: type[AdapterError] | None = No
         raise PermanentError(
             f"{operation}: {code or type(exc).__name__}: {exc}", operation=operation, code=code
         ) from exc
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        yield cur
+        nxt = cur.cause if isinstance(cur, PynamoDBException) else None
+        cur = nxt if nxt is not None and nxt is not cur else (cur.__cause__ or cur.__context__)
+
+
+def describe_failure(exc: BaseException) -> str | None:
+    """One sentence for a user about an AWS set-up failure anywhere in ``exc``'s chain, or None if it is not one.
+
+    For the command line: a missing region or credentials, an endpoint nobody answers on or a refused call is
+    the user's environment, not a bug, and deserves a sentence that says what to do instead of a traceback.
+    """
+    for e in _chain(exc):
+        if isinstance(e, botocore.exceptions.NoRegionError):
+            return (
+                "no AWS region is configured: set AWS_DEFAULT_REGION (or AWS_REGION), or pass --endpoint URL "
+                "with the address the demo prints to reach its embedded AWS"
+            )
+        if isinstance(e, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+            return (
+                "no AWS credentials were found: configure them (aws configure, AWS_PROFILE, or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or pass --endpoint URL for the demo's embedded AWS"
+            )
+        if isinstance(e, botocore.exceptions.EndpointConnectionError):
+            where = e.kwargs.get("endpoint_url", "the endpoint")
+            return f"nothing answers at {where}: is the stack (or the demo that printed this endpoint) still running?"
+        if isinstance(e, botocore.exceptions.ClientError):
+            err = e.response.get("Error", {})
+            op = getattr(e, "operation_name", "the request")
+            return f"AWS refused {op}: {err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": ")
+    return None

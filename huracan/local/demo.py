@@ -14,15 +14,18 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from huracan.core.bars import BarArrays
 from huracan.core.strategies import signals_history
 from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_minute_bars
-from huracan.local.replay import BAR_SEC, build_records
+from huracan.local.keep import bar_days, finish_workspace, keep_run
+from huracan.local.replay import build_records
 from huracan.local.runtime import DAY_S, IDLE_GAP_S, LocalRuntime, ReplayProgress
+from huracan.observability.narrative import interval_text
+from huracan.workspace import RunWorkspace
 
 __all__ = ["DemoOptions", "DemoSummary", "resolve_data_path", "run_demo", "symbol_from_path"]
 
@@ -37,9 +40,13 @@ class DemoOptions:
     days: int | None = None
     profile: str = "demo"
     symbol: str | None = None
-    report_dir: Path = Path("reports")
+    #: daily reports and logs; None: the workspace's reports/
+    report_dir: Path | None = None
     progress: bool = True
     planted_edge: bool = False
+    #: where the run is kept (huracan.workspace); None: runs/<UTC timestamp>-<run_name>/
+    workspace: Path | None = None
+    run_name: str | None = None
 
 
 @dataclass
@@ -206,6 +213,8 @@ def _night_line(n: Any) -> dict[str, Any]:
 
     return {
         "day": n.day,
+        # the training runs at 00:00 UTC after its data day; reports date sessions by this (when it ran)
+        "ran_on": _next_day(n.day),
         "status": n.status,
         "n_samples": n.n_samples,
         "provenance": n.provenance,
@@ -218,6 +227,12 @@ def _night_line(n: Any) -> dict[str, Any]:
         "job_timings_s": (getattr(n, "session", None) or {}).get("job_timings_s"),
         "training_timings_s": getattr(n.report, "timings_s", None) if n.report is not None else None,
     }
+
+
+def _next_day(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
 def _download_reports(report_dir: Path) -> list[str]:
@@ -287,6 +302,8 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     path = resolve_data_path(opts.data)
     bars: BarArrays = load_minute_bars(path, opts.days, quotes=opts.quotes)
     symbol = opts.symbol or symbol_from_path(path)
+    ws = _prepare_workspace(opts, symbol)
+    report_dir = opts.report_dir or ws.reports
     planted = None
     if opts.planted_edge:
         from huracan.core.config import load_config
@@ -298,8 +315,8 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         records = build_records(bars, symbol, signals_history(bars))
     nights: list[Any] = []
     params = {"HuracanProfile": opts.profile, "SchedulesEnabled": "true"}
-    opts.report_dir.mkdir(parents=True, exist_ok=True)
-    log_path = opts.report_dir / "lambda-logs.jsonl"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    log_path = report_dir / "lambda-logs.jsonl"
     # The functions log (Powertools JSON) and emit EMF metrics on stdout, as in Lambda; locally that stream
     # goes to a file, the way CloudWatch Logs would hold it, and the console keeps the demo's own output.
     with (
@@ -322,8 +339,9 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         progress = rt.replay(records, on_progress=on_progress)
         # Timers whose window ends after the data stay OPEN (reported), rather than resolving on a guess.
         rt.finish(records[-1].publish_at)
-        days = (int(bars.ts[-1]) - int(bars.ts[0]) + BAR_SEC) / 86400
+        days, span_days = bar_days(bars)
         summary = _summarize(rt, str(path), opts.profile, days, progress)
+        summary.extra["span_days"] = span_days
         summary.extra["handler_path_records_per_s"] = rt.drained / rt.drain_s if rt.drain_s else 0.0
         summary.extra["wall_breakdown_s"] = {
             "stream -> evaluate_signals": rt.drain_s,
@@ -337,15 +355,29 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         summary.extra["nights"] = [_night_line(n) for n in nights]
         if planted is not None:
             summary.extra["planted"] = planted.truth(bars).describe()
-        summary.extra["reports"] = _download_reports(opts.report_dir)
+        summary.extra["reports"] = _download_reports(report_dir)
+        summary.extra["run"] = keep_run(
+            ws,
+            bars={symbol: bars},
+            sessions=summary.extra["nights"],
+            extra={"data": str(path), "profile": opts.profile, "hamilton": asdict(hamilton.stats)},
+        )
     summary.bars = len(bars)
     summary.extra["lambda_log"] = str(log_path)
-    summary.extra["report_dir"] = str(opts.report_dir)
-    (opts.report_dir / "training_sessions.json").write_text(
+    summary.extra["report_dir"] = str(report_dir)
+    (report_dir / "training_sessions.json").write_text(
         json.dumps(summary.extra.get("nights", []), indent=2, default=str), encoding="utf-8"
     )
+    summary.extra["workspace"] = str(ws.root)
+    summary.extra["run_report"] = str(finish_workspace(ws, report_dir))
     summary.wall_s = time.perf_counter() - t_start
     return summary
+
+
+def _prepare_workspace(opts: DemoOptions, symbol: str) -> RunWorkspace:
+    """The run's workspace, made before the stack starts so a folder that already holds a run is refused first."""
+    name = opts.run_name or ("planted-edge" if opts.planted_edge else symbol)
+    return RunWorkspace.prepare(opts.workspace, name)
 
 
 def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
@@ -354,7 +386,7 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
     p("", file=out)
     p(f"Huracan demo — {s.data}", file=out)
     p(
-        f"  profile {s.profile}: {s.days:.1f} days, {s.bars:,} bars, {s.records_sent:,} records in {s.wall_s:.0f} s "
+        f"  profile {s.profile}: {_days_text(s)}, {s.bars:,} bars, {s.records_sent:,} records in {s.wall_s:.0f} s "
         f"({s.records_per_s:,.0f} records/s through the whole stack, "
         f"{s.extra.get('handler_path_records_per_s', 0):,.0f} records/s through the stream -> handler path)",
         file=out,
@@ -409,14 +441,20 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
         p(f"  scheduled runs that failed (see lambda-logs.jsonl): {s.extra['schedules_failed']}", file=out)
     nights = s.extra.get("nights") or []
     if nights:
-        p("  nightly training (out-of-sample AUC / ECE with 95% intervals, verdict):", file=out)
+        p(
+            "  nightly training, dated as in the reports by the day it ran at 00:00 UTC (on the data up to the day "
+            "before): out-of-sample AUC / ECE with 95% intervals, verdict:",
+            file=out,
+        )
         for n in nights:
 
             def fmt(e: Any) -> str:
-                return "—" if not e or e[0] is None else f"{e[0]:.3f} [{e[1]:.3f}, {e[2]:.3f}]"
+                if not e or e[0] is None:
+                    return "—"
+                return f"{e[0]:.3f}{interval_text(e[0], (e[1], e[2]) if e[1] is not None else None, '.3f')}"
 
             p(
-                f"    {n['day']}  n={n['n_samples']:>6,}  AUC {fmt(n['auc'])}  ECE {fmt(n['ece'])}  {n['status']}: "
+                f"    {n.get('ran_on', n['day'])}  n={n['n_samples']:>6,}  AUC {fmt(n['auc'])}  ECE {fmt(n['ece'])}  {n['status']}: "
                 f"{n['summary'][:90]}",
                 file=out,
             )
@@ -445,5 +483,23 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
             f"  daily reports: {len(reports)} days, index at {Path(s.extra.get('report_dir', '.')) / 'index.html'}",
             file=out,
         )
+    if s.extra.get("workspace"):
+        ws = Path(s.extra["workspace"])
+        run = s.extra.get("run") or {}
+        p(
+            f"  run kept in {ws}: summary.json, trades.csv, decisions.parquet, models/ "
+            f"({run.get('models_published', 0)} published, {run.get('models_candidates', 0)} candidates; "
+            f"huracan models --base-path {ws / 'models'} list)",
+            file=out,
+        )
+    if s.extra.get("run_report"):
+        p(f"  whole-run report: {s.extra['run_report']}", file=out)
     for note in s.notes:
         p(f"  note: {note}", file=out)
+
+
+def _days_text(s: DemoSummary) -> str:
+    """Days that hold data, and the calendar span when the data has gaps (8 days spread over 547 are 8 days)."""
+    span = float(s.extra.get("span_days") or 0.0)
+    text = f"{s.days:.1f} days of data"
+    return text + (f" (spread over {span:.0f} calendar days)" if span > s.days + 1 else "")

@@ -82,7 +82,15 @@ def collect_summary(
     if missing:
         shadow = [*shadow, *source.shadow_by_ids(sorted(x for x in missing if x))]
     t_as_of = epoch_s(as_of)
-    made = [c for c in cards if c.get("created_at") and epoch_s(str(c["created_at"])) <= t_as_of]
+    # Meta-label cards only: the regime detector's cards (huracan.registry.detector) carry no AUC / n, and read
+    # as sessions they made the narrative say "trained on 0 samples: AUC n/a" and the headline "not ready".
+    made = [
+        c
+        for c in cards
+        if str(c.get("name") or "meta_label") == "meta_label"
+        and c.get("created_at")
+        and epoch_s(str(c["created_at"])) <= t_as_of
+    ]
     sessions = [session_from_document(c) for c in made]
     exports = [e for e in (export_from_card(c) for c in made) if e is not None]
     return build_daily_summary(

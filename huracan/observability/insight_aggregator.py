@@ -68,7 +68,7 @@ def model_readiness(sessions: Sequence[TrainingSessionRecord], day: str) -> Read
     improving: bool | None = None if s.auc is None or not prev else s.auc >= float(prev[-1].auc or 0.0)
     checks = (
         ("trainer verdict", s.ready, s.verdict),
-        ("sufficient training data", s.n >= (band.min or 0), f"n={s.n} (seed min {band.min:g})"),
+        ("sufficient training data", s.n >= (band.min or 0), f"n={s.n} (target at least {band.min:g})"),
         (
             "properly calibrated",
             None if s.ece is None else s.ready or "ece" not in " ".join(s.reasons).lower(),

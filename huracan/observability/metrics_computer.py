@@ -384,7 +384,8 @@ def threshold_recommendations(
                 rec = _numeric_recommendation(gate, mode, rows)
             else:
                 rec = _categorical_recommendation(gate, mode, rows)
-            if rec is not None:
+            # A setting that would have passed nothing has no evidence behind it (n=0): not a recommendation.
+            if rec is not None and rec.recommended_n > 0:
                 out.append(rec)
     return out
 

@@ -14,13 +14,23 @@ from typing import Protocol
 from huracan.observability.insight_aggregator import DailySummary
 from huracan.observability.targets import MetricValue
 
-__all__ = ["FiguresNarrator", "Narrator", "headline"]
+__all__ = ["FiguresNarrator", "Narrator", "headline", "interval_text", "serving_model"]
 
 
 class Narrator(Protocol):
     def narrate(self, summary: DailySummary) -> list[str]:
         """Short paragraphs, most important first."""
         ...
+
+
+def interval_text(value: float | None, ci: tuple[float, float] | None, fmt: str) -> str:
+    """`` [lo, hi]`` after a figure; a zero-width interval is named for what it is (every prediction the same
+    gives AUC 0.500 [0.500, 0.500], which looks like certainty and is the absence of any ranking)."""
+    if ci is None or value is None:
+        return ""
+    if ci[0] == ci[1] == value:
+        return " (no spread: every prediction was the same)"
+    return f" [{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
 
 
 def _pct(x: float | None) -> str:
@@ -33,10 +43,25 @@ def _band(m: MetricValue) -> str:
 
 def headline(s: DailySummary) -> str:
     """One line (≤ 100 characters, the SNS subject limit) a person reads first."""
-    ready = {True: "model ready", False: "model not ready", None: "no model yet"}[s.readiness.ready]
+    ready = _model_state(s)
     pnl = f"{s.shadow.pnl_net_bps:+.1f} bps net" if s.shadow.pnl_n else "no resolved P&L"
     health = "healthy" if s.health.ok else "health issues"
     return f"Huracan {s.day}: {s.shadow.trades} shadow trades, {pnl}, {ready}, {health}"[:100]
+
+
+def serving_model(s: DailySummary) -> str | None:
+    """The champion in service as of the report: the last published session's model, if any."""
+    return next((x.model_id for x in reversed(s.sessions) if x.model_id), None)
+
+
+def _model_state(s: DailySummary) -> str:
+    """Ready / a champion still served after a not-ready night / not ready / none, for the headline."""
+    if s.readiness.ready:
+        return "model ready"
+    served = serving_model(s)
+    if served:
+        return f"champion {served.removeprefix('sha256:')[:8]} served"
+    return {False: "model not ready", None: "no model yet"}[s.readiness.ready]
 
 
 class FiguresNarrator:
@@ -107,9 +132,8 @@ class FiguresNarrator:
         if not today:
             return "No training session ran today."
         t = today[-1]
-        ci = f" [{t.auc_ci[0]:.3f}, {t.auc_ci[1]:.3f}]" if t.auc_ci else ""
-        auc = "n/a" if t.auc is None else f"{t.auc:.3f}{ci}"
-        text = f"Tonight's model trained on {t.n} samples: AUC {auc}"
+        auc = "n/a" if t.auc is None else f"{t.auc:.3f}{interval_text(t.auc, t.auc_ci, '.3f')}"
+        text = f"The 00:00 UTC training trained on {t.n} samples: AUC {auc}"
         if t.ece is not None:
             text += f", ECE {t.ece:.4f}"
         if t.brier is not None:
@@ -125,7 +149,11 @@ class FiguresNarrator:
                 f" Biggest importance move: {f} {old:.0%} → {new:.0%}; {_pct(stab.value)} of importance moved "
                 f"({_band(stab)})."
             )
-        text += f" {'Published ' + t.model_id[:19] + '.' if t.model_id else 'Nothing was published.'}"
+        if t.model_id:
+            text += f" Published {t.model_id[:19]}."
+        else:
+            served = serving_model(s)
+            text += " Nothing was published" + (f"; the champion {served[:19]} stays in service." if served else ".")
         return text
 
     def _hamilton(self, s: DailySummary) -> str:

@@ -35,10 +35,10 @@ from matplotlib.text import Text
 
 from huracan.core.timeutil import epoch_s
 from huracan.observability.insight_aggregator import DailySummary
-from huracan.observability.narrative import FiguresNarrator, Narrator, headline
+from huracan.observability.narrative import FiguresNarrator, Narrator, headline, interval_text
 from huracan.observability.targets import MetricValue
 
-__all__ = ["PLOT_IDS", "metrics_document", "render_index", "render_report", "write_report"]
+__all__ = ["PLOT_IDS", "link_run_report", "metrics_document", "render_index", "render_report", "write_report"]
 
 PLOT_IDS: Final[tuple[str, ...]] = (
     "plot-equity",
@@ -61,7 +61,7 @@ h1{font-size:1.5em;margin:.4em 0}h2{font-size:1.15em;margin-top:1.6em;border-bot
 table{border-collapse:collapse;margin:8px 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f0f0f0}
 td.l,th.l{text-align:left}
-.s-in{background:#e8f5e9}.s-below,.s-above{background:#ffebee}.s-none{color:#757575}
+.s-in{background:#e8f5e9}.s-below,.s-above{background:#ffebee}.s-high{background:#e3f2fd}.s-none{color:#757575}
 .grid{display:flex;flex-wrap:wrap;gap:12px}
 figure{margin:0;background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:6px}
 figure svg{width:520px;height:auto;display:block}
@@ -216,7 +216,7 @@ def _plot_funnel(s: DailySummary) -> Figure:
         ax.set_xlabel("signals still standing")
     else:
         _empty(ax, "no signals")
-    _title(ax, "Gate funnel (seed order)")
+    _title(ax, "Gate funnel (evaluation order)")
     return fig
 
 
@@ -330,7 +330,7 @@ def _plot_passrate(s: DailySummary) -> Figure:
 _PLOTS: Final[dict[str, tuple[Callable[[DailySummary], Figure], str]]] = {
     "plot-equity": (_plot_equity, "Cumulative simulated P&L of the day's shadow trades, after fees and spread."),
     "plot-calibration": (_plot_calibration, "Predicted win probability vs observed win rate (equal-width bins)."),
-    "plot-funnel": (_plot_funnel, "How many signals survive each gate, in the seed's order."),
+    "plot-funnel": (_plot_funnel, "How many signals survive each gate, in the order the gates run."),
     "plot-blocks": (_plot_blocks, "Blocks judged by the counterfactual outcome (a gate gets every signal it blocked)."),
     "plot-sessions": (_plot_sessions, "Out-of-sample AUC and ECE per training session with 95 % intervals."),
     "plot-importance": (_plot_importance, "Normalised importance shares, previous vs latest session."),
@@ -347,8 +347,12 @@ def _f(x: float | None, fmt: str = ".3f") -> str:
     return "–" if x is None else format(x, fmt)
 
 
-def _ci(ci: tuple[float, float] | None, fmt: str = ".3f") -> str:
-    return "" if ci is None else f" <small>[{ci[0]:{fmt}}, {ci[1]:{fmt}}]</small>"
+def _ci(ci: tuple[float, float] | None, fmt: str = ".3f", value: float | None = None) -> str:
+    if ci is None:
+        return ""
+    if value is not None:
+        return f" <small>{_e(interval_text(value, ci, fmt).strip())}</small>"
+    return f" <small>[{ci[0]:{fmt}}, {ci[1]:{fmt}}]</small>"
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1, tid: str = "") -> str:
@@ -362,6 +366,10 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1, ti
 
 
 def _status_class(m: MetricValue) -> str:
+    """Red for a miss; above a band that also has a minimum (win rate, P&L, trades a day) is not a failure,
+    only a ceiling-only band (importance drift, adoption lag) is missed from above."""
+    if m.status == "above target" and m.band.min is not None:
+        return "s-high"
     return {"in band": "s-in", "below target": "s-below", "above target": "s-above"}.get(m.status, "s-none")
 
 
@@ -474,9 +482,9 @@ def _learning_section(s: DailySummary) -> str:
         (
             _e(x.date),
             str(x.n),
-            _f(x.auc) + _ci(x.auc_ci),
-            _f(x.ece, ".4f") + _ci(x.ece_ci, ".4f"),
-            _f(x.brier, ".4f") + _ci(x.brier_ci, ".4f"),
+            _f(x.auc) + _ci(x.auc_ci, value=x.auc),
+            _f(x.ece, ".4f") + _ci(x.ece_ci, ".4f", x.ece),
+            _f(x.brier, ".4f") + _ci(x.brier_ci, ".4f", x.brier),
             _e(x.verdict),
             _e("; ".join(x.reasons)),
             f"<code>{_e(x.model_id[:19])}</code>" if x.model_id else "–",
@@ -678,15 +686,41 @@ def metrics_document(summary: DailySummary) -> dict[str, Any]:
     }
 
 
-def render_index(entries: Iterable[tuple[str, str]]) -> str:
-    """The listing page: one link per day (newest first) with its headline."""
+def render_index(entries: Iterable[tuple[str, str]], run_report: str | None = None) -> str:
+    """The listing page: one link per day (newest first) with its headline, and the whole-run report if any."""
     rows = sorted(entries, key=lambda e: e[0], reverse=True)
     items = "".join(f'<li><a href="{_e(d)}/index.html">{_e(d)}</a> — {_e(h)}</li>' for d, h in rows)
+    run = (
+        f'<p id="run-report"><a href="{_e(run_report)}">The whole run</a>: P&amp;L, drawdown, gates, models and '
+        "learning over every day below.</p>"
+        if run_report
+        else ""
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Huracan daily summaries</title>'
-        f"<style>{_CSS}</style></head><body><main><h1>Huracan daily summaries</h1>"
+        f"<style>{_CSS}</style></head><body><main><h1>Huracan daily summaries</h1>{run}"
         f'<ul id="days">{items or "<li>No reports yet.</li>"}</ul></main></body></html>\n'
     )
+
+
+def _index_entries(root: Path) -> list[tuple[str, str]]:
+    entries = []
+    for d in sorted(root.iterdir()):
+        if d.is_dir() and _DAY_RE.match(d.name) and (d / "index.html").exists():
+            try:
+                head = str(json.loads((d / "metrics.json").read_text(encoding="utf-8")).get("headline", ""))
+            except (OSError, ValueError):
+                head = ""
+            entries.append((d.name, head))
+    return entries
+
+
+def link_run_report(out_dir: str | Path, run_report: str = "run.html") -> Path:
+    """Rebuild ``<out_dir>/index.html`` with a link to the whole-run report beside the daily pages."""
+    root = Path(out_dir)
+    index = root / "index.html"
+    index.write_text(render_index(_index_entries(root), run_report=run_report), encoding="utf-8")
+    return index
 
 
 def write_report(out_dir: str | Path, summary: DailySummary, narrator: Narrator | None = None) -> Path:
@@ -699,13 +733,6 @@ def write_report(out_dir: str | Path, summary: DailySummary, narrator: Narrator 
     (day_dir / "metrics.json").write_text(
         json.dumps(metrics_document(summary), indent=2, sort_keys=True), encoding="utf-8"
     )
-    entries = []
-    for d in sorted(root.iterdir()):
-        if d.is_dir() and _DAY_RE.match(d.name) and (d / "index.html").exists():
-            try:
-                head = str(json.loads((d / "metrics.json").read_text(encoding="utf-8")).get("headline", ""))
-            except (OSError, ValueError):
-                head = ""
-            entries.append((d.name, head))
-    (root / "index.html").write_text(render_index(entries), encoding="utf-8")
+    run = "run.html" if (root / "run.html").is_file() else None
+    (root / "index.html").write_text(render_index(_index_entries(root), run_report=run), encoding="utf-8")
     return page

@@ -34,6 +34,8 @@ def add_models_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="registry location: s3://bucket/models or a folder (default $HURACAN_MODEL_PATH or s3://$MODEL_BUCKET/models)",
     )
+    p.add_argument("--stack", default=None, help="a deployed stack's name: its model bucket and signing key")
+    p.add_argument("--endpoint", default=None, help="AWS endpoint URL (e.g. the demo's embedded AWS)")
     p.add_argument(
         "--public-key",
         default=None,
@@ -61,6 +63,10 @@ def add_models_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:
+    if getattr(args, "stack", None):
+        from huracan.adapters.stack_outputs import use_stack
+
+        use_stack(args.stack, args.endpoint)
     base = args.base_path or default_base_path()
     signer = PublicKeyVerifier.from_file(args.public_key) if args.public_key else None
     return ModelRegistry(base, signer=signer)
