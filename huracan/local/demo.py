@@ -356,6 +356,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         if planted is not None:
             summary.extra["planted"] = planted.truth(bars).describe()
         summary.extra["reports"] = _download_reports(report_dir)
+        t_keep = time.perf_counter()
         summary.extra["run"] = keep_run(
             ws,
             bars={symbol: bars},
@@ -370,6 +371,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     )
     summary.extra["workspace"] = str(ws.root)
     summary.extra["run_report"] = str(finish_workspace(ws, report_dir))
+    summary.extra["wall_breakdown_s"]["keeping the run (workspace, run report)"] = time.perf_counter() - t_keep
     summary.wall_s = time.perf_counter() - t_start
     return summary
 
