@@ -56,6 +56,7 @@ class RunData:
         cards: Sequence[Mapping[str, Any]],
         bars: Any = None,
         title: str = "",
+        daily_index: bool = False,
     ) -> None:
         self.summary = summary
         self.trades = trades
@@ -64,6 +65,7 @@ class RunData:
         self.cards = cards
         self.bars = bars
         self.title = title
+        self.daily_index = daily_index
 
     def resolved(self) -> list[Mapping[str, Any]]:
         """Closed trades with a WIN / LOSS / BREAKEVEN outcome and a net P&L, in exit order."""
@@ -86,6 +88,7 @@ def load_run(ws: RunWorkspace) -> RunData:
         cards=ws.model_cards(),
         bars=ws.read_bars(),
         title=ws.root.name,
+        daily_index=(ws.reports / "index.html").is_file(),
     )
 
 
@@ -535,13 +538,14 @@ def render_run_page(r: RunData) -> str:
     )
     symbols = ", ".join(str(x) for x in s.get("symbols") or []) or "–"
     span = f"{s.get('first_day') or '–'} to {s.get('last_day') or '–'}"
+    daily = ' <a href="index.html">Daily reports</a>.' if r.daily_index else ""
     body = f"""
 <main>
 <h1>Huracan Engine — whole-run report</h1>
 <p class="headline" id="headline">{_e(run_headline(s))}</p>
 <p><small>Run {_e(r.title)}: {_e(symbols)}, {_e(span)} ({float(s.get("days") or 0):.1f} days of data),
 config {_e(s.get("config_hash") or "–")}. Shadow (paper) trading only: no real money; P&amp;L in bps of the
-simulated position, net of simulated fees and half-spread slippage. <a href="index.html">Daily reports</a>.</small></p>
+simulated position, net of simulated fees and half-spread slippage.{daily}</small></p>
 <h2>Figures over the run</h2>
 {_figures_table(s)}
 <h2>Plots</h2>

@@ -211,3 +211,21 @@ def test_median_interval_and_drawdown() -> None:
     # +10, -4, -8 (trough 22 below... peak 10 -> -2), +30: the deepest fall is 12
     assert max_drawdown([10.0, -4.0, -8.0, 30.0]) == 12.0
     assert max_drawdown([-5.0, 1.0]) == 5.0  # a fall from the start counts
+
+
+def test_run_report_renders_from_a_workspace_with_only_records(tmp_path: Path) -> None:
+    # Given a workspace as a backtest would leave it: decisions, trades, summary; no bars, sessions or models
+    from huracan.observability.run_report import RUN_PLOT_IDS, render_run_report
+
+    decisions, cf, trades, outcomes = _run()
+    ws = RunWorkspace.prepare(tmp_path / "w", "backtest")
+    ws.write_decisions(decisions, cf)
+    ws.write_trades(trades, outcomes)
+    ws.write_summary(summarize_run(decisions, trades, [], decision_outcomes=cf, trade_outcomes=outcomes))
+    page = render_run_report(ws.root).read_text()
+    # Then every plot is there, the ones without data say so in place, and no link points at missing pages
+    for pid in RUN_PLOT_IDS:
+        assert f'<figure id="{pid}" class="plot">' in page
+    assert "no model registered in this run" in page and "no bars kept in this workspace" in page
+    assert 'href="index.html"' not in page
+    assert "Net -6 bps after simulated costs; win rate 66.7%" in page
