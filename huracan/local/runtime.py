@@ -70,6 +70,10 @@ class ReplayProgress:
 #: is what 60 s amounts to at real speed.
 LOCAL_ENVIRONMENT: dict[str, str] = {"MODEL_REFRESH_SECONDS": "0"}
 
+#: Template parameters a replay sets unless told otherwise: a replay stores each bar at its close, so there is
+#: no ingest lag for a timer to wait for (resolve_at = timeout_at + one bar, the moment the data exists).
+LOCAL_PARAMETERS: dict[str, str] = {"IngestLagSeconds": "0"}
+
 #: What Lambda's and Fargate's runtimes put in every environment that the template does not: the region, and
 #: locally the endpoint that stands in for AWS's (as a VPC endpoint would).
 RUNTIME_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -160,7 +164,7 @@ class LocalRuntime:
         enforce_iam: bool = True,
     ) -> None:
         self.aws = EmbeddedAws(region)
-        self.parameters = parameters or {}
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.template_path = template_path
         self.container_tasks = container_tasks or {}
         self.skip_schedules = skip_schedules or set()
