@@ -124,6 +124,8 @@ class StackShape:
     tracing: Mapping[str, str] = field(default_factory=dict)
     #: every schedule of the template, enabled or not under the parameters
     schedules: tuple[Scheduled, ...] = ()
+    #: the timer's wait for ingest (template parameter IngestLagSeconds): resolve_at = timeout_at + bar + this
+    ingest_lag_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,42 @@ def stack_shape(template_path: Path = TEMPLATE_PATH, parameters: Mapping[str, st
         alarm_metrics=tuple(alarm_metrics),
         tracing=tracing,
         schedules=tuple(_schedules(tpl, res, params)),
+        ingest_lag_s=float(params.get("IngestLagSeconds", "0")),
     )
+
+
+ASL_PATH = TEMPLATE_PATH.parent / "infra" / "statemachines" / "shadow_trade_timer.asl.json"
+
+
+def transient_retry_policy(asl_path: Path = ASL_PATH) -> tuple[float, float, int]:
+    """(IntervalSeconds, BackoffRate, MaxAttempts) of the Resolve Task's retrier for ``TransientError``: the
+    resolver raises it while the bar that proves its window complete is not stored yet."""
+    asl = json.loads(asl_path.read_text("utf-8"))
+    for retrier in asl["States"]["Resolve"].get("Retry", []):
+        if "TransientError" in retrier["ErrorEquals"]:
+            return float(retrier["IntervalSeconds"]), float(retrier["BackoffRate"]), int(retrier["MaxAttempts"])
+    return 0.0, 1.0, 0
+
+
+def timer_retries(actual_lag_s: float, waited_lag_s: float, policy: tuple[float, float, int] | None = None) -> int:
+    """Attempts after the first that AWS makes when the bar arrives ``actual_lag_s`` after its close and the
+    timer waited ``waited_lag_s`` for it: each backoff (+5, +10, +20 ... s) that ends before the bar is stored
+    is one more attempt. More than MaxAttempts means the trade ends ERROR; the count stops at MaxAttempts."""
+    interval, rate, max_attempts = policy if policy is not None else transient_retry_policy()
+    short = actual_lag_s - waited_lag_s
+    waited, n = 0.0, 0
+    while waited < short and n < max_attempts:
+        waited += interval * rate**n
+        n += 1
+    return n
+
+
+def mean_timer_retries(lag_min_s: float, lag_max_s: float, waited_lag_s: float) -> float:
+    """The mean of :func:`timer_retries` over ingest lags spread evenly from ``lag_min_s`` to ``lag_max_s``
+    (the every-minute schedule fires at any second of the minute)."""
+    policy = transient_retry_policy()
+    lags = [lag_min_s + (lag_max_s - lag_min_s) * i / 60 for i in range(61)]
+    return sum(timer_retries(lag, waited_lag_s, policy) for lag in lags) / len(lags)
 
 
 def _table_logical(physical: str, logical_ids: Sequence[str]) -> str:
@@ -541,6 +578,25 @@ def price(
     sfn = float(usage.get("stepfunctions_transitions", 0))
     add("step functions transitions", "resolution", sfn * p["stepfunctions"]["standard_transition_per_thousand"] / 1e3,
         sfn, "transitions")  # fmt: skip
+
+    # Retries AWS would make that a replay cannot show (its bars are stored at their close): the timer waits
+    # IngestLagSeconds after the bar that ends the window; a later bar costs one transition and one resolver
+    # invocation per Retry attempt (the ASL's TransientError backoff).
+    retries = mean_timer_retries(float(a.get("ingest_lag_min_s", 0.0)), float(a.get("ingest_lag_max_s", 0.0)),
+                                 shape.ingest_lag_s)  # fmt: skip
+    if retries > 0 and resolved > 0:
+        extra = retries * resolved
+        add("step functions transitions (ingest-lag retries)", "resolution",
+            extra * p["stepfunctions"]["standard_transition_per_thousand"] / 1e3, extra, "transitions")  # fmt: skip
+        fn = "ResolveOutcomeFunction"
+        measured = functions.get(fn)
+        if measured and float(measured["invocations"]) > 0:
+            n = float(measured["invocations"])
+            per_inv_s = (float(measured["compute_s"]) + float(measured["aws_calls"]) * lat_s) / n + 5e-4
+            gb_s = extra * per_inv_s * shape.memory_mb.get(fn, 128) / 1024
+            add(f"lambda {fn} GB-s (ingest-lag retries)", "resolution", gb_s * p["lambda"]["gb_second"], gb_s, "GB-s")
+            add(f"lambda {fn} requests (ingest-lag retries)", "resolution",
+                extra * p["lambda"]["request_per_million"] / 1e6, extra, "requests")  # fmt: skip
 
     # Request-priced services seen in the calls (S3, SQS, SNS, KMS, Secrets Manager): the replay's, and those of
     # the scheduled runs measured on their own (their Kinesis puts are the replay producer's, priced above)

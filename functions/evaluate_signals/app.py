@@ -57,6 +57,7 @@ def service() -> SignalService:
         regime_provider=lambda: regime_provider(),
         prices_ttl_days=settings.prices_ttl_days,
         decisions_ttl_days=settings.decisions_ttl_days,
+        ingest_lag_sec=settings.ingest_lag_seconds,
     )
 
 

@@ -73,6 +73,8 @@ class EvaluateSignalsSettings(TableSettings):
     idempotency_table: _Name | None = Field(default=None, alias="IDEMPOTENCY_TABLE")
     prices_ttl_days: Annotated[int, Field(gt=0, le=3650)] = Field(default=35, alias="PRICES_TTL_DAYS")
     decisions_ttl_days: Annotated[int, Field(gt=0, le=3650)] = Field(default=400, alias="DECISIONS_TTL_DAYS")
+    #: seconds after a bar's close until it is stored (template parameter IngestLagSeconds): the timer waits it
+    ingest_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(default=90, alias="INGEST_LAG_SECONDS")
 
 
 class IngestSettings(AwsSettings):

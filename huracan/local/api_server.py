@@ -24,7 +24,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import IO, Any, Literal
@@ -72,6 +73,7 @@ class LocalApiServer:
         port: int | None = None,
         function_dir: Path = FUNCTION_DIR,
         startup_timeout_s: float = 30.0,
+        scope: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         if mode == "subprocess" and clock is not None:
             raise ValueError(f"a subprocess cannot share a clock object; set {API_CLOCK_ENV} in the environment")
@@ -81,6 +83,8 @@ class LocalApiServer:
         self.port = port
         self.function_dir = function_dir
         self.startup_timeout_s = startup_timeout_s
+        #: entered around start-up and every request (thread mode): the function's role and variables
+        self.scope = scope
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -112,6 +116,7 @@ class LocalApiServer:
         try:
             if self.mode == "thread":
                 self._start_thread()
+                self._serve()
             else:
                 self._start_subprocess()
         except BaseException:
@@ -120,6 +125,21 @@ class LocalApiServer:
         return self
 
     def _start_thread(self) -> None:
+        with self.scope() if self.scope is not None else nullcontext():
+            self._start_thread_in_scope()
+        if self.scope is not None:
+            # Each request is handled inside the handler's constructor, on a thread of its own: enter the
+            # function's scope there, as Lambda runs each request with the function's role and environment.
+            handler_cls = self._server.server.RequestHandlerClass
+            scope = self.scope
+
+            def scoped_handler(*args: Any, **kwargs: Any) -> Any:
+                with scope():
+                    return handler_cls(*args, **kwargs)
+
+            self._server.server.RequestHandlerClass = scoped_handler
+
+    def _start_thread_in_scope(self) -> None:
         global _active
         from chalice.config import Config
         from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, create_local_server
@@ -143,7 +163,9 @@ class LocalApiServer:
             server = create_local_server(app, config, LOOPBACK, port)
         self._server = server
         self.port = int(server.server.server_address[1])
-        self._thread = threading.Thread(target=server.server.serve_forever, name="outcome-api", daemon=True)
+
+    def _serve(self) -> None:
+        self._thread = threading.Thread(target=self._server.server.serve_forever, name="outcome-api", daemon=True)
         self._thread.start()
 
     def _start_subprocess(self) -> None:

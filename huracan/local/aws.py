@@ -56,6 +56,7 @@ class EmbeddedAws:
         self._server: ThreadedMotoServer | None = None
         self._saved: dict[str, str | None] = {}
         self._moto_config: dict[str, Any] = {}
+        self._auth_before: str | None = None
 
     def start(self) -> EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the demo
@@ -89,6 +90,30 @@ class EmbeddedAws:
         with urllib.request.urlopen(req, timeout=10) as resp:
             resp.read()
 
+    def enforce_iam(self, on: bool = True) -> None:
+        """Turn moto's IAM checks on for every request from now on (``INITIAL_NO_AUTH_ACTION_COUNT`` 0), or back.
+
+        Through moto's own ``/moto-api/reset-auth``; the setting is process-wide, so :meth:`stop` puts back
+        what was there before (other servers of the process, e.g. a test session's, are not left enforcing).
+        """
+        value = "0" if on else (self._auth_before or "inf")
+        req = urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=value.encode(),
+            headers={"Content-Type": "text/plain"},  # a form type would leave Flask's request.data empty
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            previous = str(json.loads(resp.read())["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"])
+        if on and self._auth_before is None:
+            self._auth_before = previous
+        if not on:
+            self._auth_before = None
+
+    @property
+    def enforcing(self) -> bool:
+        return self._auth_before is not None
+
     def reset(self) -> None:
         """Drop every resource (between tests), keeping the server up."""
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
@@ -97,6 +122,8 @@ class EmbeddedAws:
 
     def stop(self) -> None:
         if self._server is not None:
+            if self._auth_before is not None:
+                self.enforce_iam(False)
             self._server.stop()
             self._server = None
             moto_speedups.uninstall()

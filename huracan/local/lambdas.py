@@ -23,6 +23,8 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from huracan.local.identity import Identity, IdentityLayer
+
 __all__ = ["FunctionSpec", "LocalLambdas"]
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,9 @@ class LocalLambdas:
         self.faults: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._saved_env: dict[str, str | None] | None = None
         self.invocations: dict[str, int] = {}
+        #: set by the runtime when IAM is enforced: each function runs as its own role with its own variables
+        self.layer: IdentityLayer | None = None
+        self.scopes: dict[str, tuple[Identity, dict[str, str]]] = {}
 
     def apply_environment(self, overrides: dict[str, str] | None = None) -> None:
         """Set the union of the functions' variables in os.environ (one process hosts them all).
@@ -120,6 +125,29 @@ class LocalLambdas:
                 os.environ[k] = v
         self._saved_env = None
 
+    def run_as_roles(
+        self,
+        layer: IdentityLayer,
+        identities: dict[str, Identity],
+        runtime_env: dict[str, str],
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        """Each function from now on runs as its own role and sees only its own variables, as in Lambda:
+        the runtime's (``runtime_env``: region, endpoint), the role's credentials, the function's name, the
+        template's variables, then the local runtime's documented stand-ins (``overrides``)."""
+        self.layer = layer
+        for f in self.functions:
+            identity = identities[f.logical_id]
+            env = {
+                **layer.process_basics(),
+                **runtime_env,
+                **identity.variables(),
+                "AWS_LAMBDA_FUNCTION_NAME": f.physical_name,
+                **f.environment,
+                **(overrides or {}),
+            }
+            self.scopes[f.logical_id] = (identity, env)
+
     def get(self, name_or_arn: str) -> FunctionSpec:
         key = name_or_arn.split(":function:")[-1].split(":")[0] if ":function:" in name_or_arn else name_or_arn
         try:
@@ -132,6 +160,13 @@ class LocalLambdas:
         spec = self.get(name_or_arn)
         with self._lock:
             self.invocations[spec.logical_id] = self.invocations.get(spec.logical_id, 0) + 1
+        if self.layer is not None:
+            identity, env = self.scopes[spec.logical_id]
+            with self.layer.scope(identity, env):
+                return self._call(spec, event)
+        return self._call(spec, event)
+
+    def _call(self, spec: FunctionSpec, event: Any) -> Any:
         fault = self.faults.get(spec.logical_id)
         if fault is not None:
             fault(event)

@@ -9,8 +9,10 @@ training). That order is what makes a replay deterministic: the same data gives 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,10 +27,12 @@ import boto3
 from huracan.core.timeutil import from_epoch_s
 from huracan.local.aws import LOCAL_REGION, EmbeddedAws
 from huracan.local.clock import Scheduler, VirtualClock
+from huracan.local.identity import Identity, IdentityLayer
 from huracan.local.lambdas import LocalLambdas
+from huracan.local.policies import NOT_ENFORCED
 from huracan.local.poller import KinesisPoller
 from huracan.local.replay import StreamRecord, chunk_by_time, put_records
-from huracan.local.stack import LocalStack
+from huracan.local.stack import LocalStack, StandIn
 from huracan.local.template import TEMPLATE_PATH
 from huracan.local.timers import RetryBackoff, TimerGate
 
@@ -65,6 +69,14 @@ class ReplayProgress:
 #: mean a new model reaches the gates days of virtual time late. Checking on every batch (one small S3 GET)
 #: is what 60 s amounts to at real speed.
 LOCAL_ENVIRONMENT: dict[str, str] = {"MODEL_REFRESH_SECONDS": "0"}
+
+#: Template parameters a replay sets unless told otherwise: a replay stores each bar at its close, so there is
+#: no ingest lag for a timer to wait for (resolve_at = timeout_at + one bar, the moment the data exists).
+LOCAL_PARAMETERS: dict[str, str] = {"IngestLagSeconds": "0"}
+
+#: What Lambda's and Fargate's runtimes put in every environment that the template does not: the region, and
+#: locally the endpoint that stands in for AWS's (as a VPC endpoint would).
+RUNTIME_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
 
 
 class _CtrlC:
@@ -149,13 +161,19 @@ class LocalRuntime:
         start_time: float = 0.0,
         skip_schedules: set[str] | None = None,
         serve_api: bool = False,
+        enforce_iam: bool = True,
     ) -> None:
         self.aws = EmbeddedAws(region)
-        self.parameters = parameters or {}
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.template_path = template_path
         self.container_tasks = container_tasks or {}
         self.skip_schedules = skip_schedules or set()
         self.serve_api = serve_api
+        #: IAM enforced by the emulator, every principal as its own role (huracan.local.identity); False is
+        #: the old single-identity stack (one environment, every call allowed), kept for moto-only tests.
+        self.enforce_iam = enforce_iam
+        self.layer: IdentityLayer | None = None
+        self.identities: dict[str, Identity] = {}
         self.api: Any = None
         #: Called after every replay window with the window's end (virtual epoch s): the Hamilton
         #: simulator and live views hang here.
@@ -182,7 +200,12 @@ class LocalRuntime:
             self._started = True
             self.stack = LocalStack(self.aws, self.template_path, dict(self.parameters)).deploy()
             lambdas = self.lambdas
+            # The process environment is the local platform's (replay driver, tests, reports): it names the
+            # stack's resources as `huracan`'s stack_environment does for a deployed stack. With IAM enforced
+            # the functions themselves see only their own variables (huracan.local.identity).
             lambdas.apply_environment(LOCAL_ENVIRONMENT)
+            if self.enforce_iam:
+                self._run_as_roles()
             lambdas.install()
             self.gate.install()
             self.backoff.install()
@@ -190,7 +213,11 @@ class LocalRuntime:
                 from huracan.local.api_server import LocalApiServer
 
                 # API Gateway is not served by moto: the Chalice app serves the same routes on loopback.
-                self.api = LocalApiServer.from_stack(self.stack, clock=self.clock.now).start()
+                scope = None
+                if self.layer is not None:
+                    layer, (identity, env) = self.layer, lambdas.scopes["OutcomeApiFunction"]
+                    scope = lambda: layer.scope(identity, env)  # noqa: E731
+                self.api = LocalApiServer.from_stack(self.stack, clock=self.clock.now, scope=scope).start()
             for function, settings in self.stack.esm.values():
                 self.pollers.append(
                     KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
@@ -199,6 +226,31 @@ class LocalRuntime:
             self.stop()
             raise
         return self
+
+    def _run_as_roles(self) -> None:
+        """AssumeRole for every principal, install the identity layer, then turn moto's IAM checks on."""
+        assert self.stack is not None
+        self.identities = self.stack.assume_roles()
+        layer = IdentityLayer(self.stack.platform_identity())
+        layer.by_role_arn = {i.role_arn: i for i in self.identities.values() if i.role_arn}
+        layer.install()
+        self.layer = layer
+        self.lambdas.run_as_roles(layer, self.identities, self.runtime_env(), LOCAL_ENVIRONMENT)
+        self.aws.enforce_iam()
+        for line in NOT_ENFORCED:
+            self.stack.standins.append(StandIn("IAM", "not enforced locally", line))
+
+    def runtime_env(self) -> dict[str, str]:
+        return {k: os.environ[k] for k in RUNTIME_VARIABLES if k in os.environ}
+
+    def principal_scope(self, principal: str, env: dict[str, str]) -> Any:
+        """``with rt.principal_scope("OutcomeApiFunction", env):`` - run a block as that principal (its role,
+        exactly ``env`` plus the runtime's variables and its credentials); a no-op without enforcement."""
+        if self.layer is None:
+            return contextlib.nullcontext()
+        identity = self.identities[principal]
+        full = {**self.layer.process_basics(), **self.runtime_env(), **identity.variables(), **env}
+        return self.layer.scope(identity, full)
 
     def _invoker(self, function: str) -> Callable[[dict[str, Any], Any], Any]:
         lambdas = self.lambdas
@@ -225,7 +277,18 @@ class LocalRuntime:
         lambdas = self.lambdas
         if target_id in lambdas.by_key:
             return lambda event: lambdas.invoke(target_id, event)
-        return self.container_tasks.get(target_id)
+        task = self.container_tasks.get(target_id)
+        if task is None or self.layer is None:
+            return task
+        # The Fargate task runs as its task role with the task definition's environment only.
+        definition = self.stack.task_definition_of(target_id)
+        env = self.stack.container_environment(definition)
+
+        def run(event: dict[str, Any]) -> object:
+            with self.principal_scope(definition, env):
+                return task(event)
+
+        return run
 
     def _stream_for(self, function: str) -> str:
         assert self.stack is not None
@@ -244,6 +307,9 @@ class LocalRuntime:
         if self.stack is not None and self.stack.lambdas is not None:
             self.stack.lambdas.uninstall()
             self.stack.lambdas.restore_environment()
+        if self.layer is not None:
+            self.layer.uninstall()
+            self.layer = None
         if self._started:
             self.aws.stop()
             self._started = False

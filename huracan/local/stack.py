@@ -35,7 +35,9 @@ from samtranslator.translator.managed_policy_translator import ManagedPolicyLoad
 from samtranslator.translator.translator import Translator
 
 from huracan.local.aws import EmbeddedAws
+from huracan.local.identity import Identity
 from huracan.local.lambdas import REPO, FunctionSpec, LocalLambdas
+from huracan.local.policies import localize_policies
 from huracan.local.poller import EsmSettings
 from huracan.local.template import TEMPLATE_PATH, load_template
 
@@ -113,6 +115,8 @@ class LocalStack:
     lambdas: LocalLambdas | None = None
     cfn: dict[str, Any] = field(default_factory=dict)
     parameter_values: dict[str, str] = field(default_factory=dict)
+    #: principal logical id (function, state machine, task definition) -> its role's logical id
+    principal_roles: dict[str, str] = field(default_factory=dict)
 
     # -- building -------------------------------------------------------------------------------------
     def _localize(self, tpl: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +246,8 @@ class LocalStack:
         self.parameter_values = {k: str(v) for k, v in params.items()}
         cfn = translate(self._localize(tpl), self.aws.region, params)
         self.cfn = copy.deepcopy(cfn)
+        # The emulator gets the policies it can enforce (huracan.local.policies); self.cfn keeps the originals.
+        cfn = localize_policies(cfn)
         self._upload_artifacts(cfn)
         self._pre_stack(cfn)
         cf = boto3.client("cloudformation")
@@ -259,11 +265,91 @@ class LocalStack:
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         for r in cf.list_stack_resources(StackName=self.stack_name)["StackResourceSummaries"]:
             self.physical[r["LogicalResourceId"]] = r["PhysicalResourceId"]
+        self._role_policies(cfn)
         self._state_machines(cfn)
         self._functions(cfn, code_dirs)
         self._event_sources(self.cfn)
         self._schedules(cfn)
+        self.principal_roles = _principal_roles(self.cfn)
         return self
+
+    # -- identities -----------------------------------------------------------------------------------
+    def _role_policies(self, cfn: dict[str, Any]) -> None:
+        """Put each role's inline policies again through the IAM API, as JSON text.
+
+        moto's CloudFormation keeps an ``AWS::IAM::Role``'s ``Policies`` as dictionaries, and its IAM
+        enforcement then fails reading them (KeyError in ``IAMPolicy``); the API stores them as AWS does.
+        """
+        iam = boto3.client("iam")
+        for lid, res in cfn["Resources"].items():
+            if res["Type"] != "AWS::IAM::Role":
+                continue
+            for pol in res.get("Properties", {}).get("Policies", []) or []:
+                iam.put_role_policy(
+                    RoleName=self.physical[lid],
+                    PolicyName=str(self.resolve(pol["PolicyName"])),
+                    # SAM's policy templates carry no Version; moto's API (as IAM's) wants the current one
+                    PolicyDocument=json.dumps({"Version": "2012-10-17", **self.resolve(pol["PolicyDocument"])}),
+                )
+
+    def task_definition_of(self, target_id: str) -> str:
+        """The task definition an ECS-targeted schedule runs (its rule's ``EcsParameters``)."""
+        for res in self.cfn["Resources"].values():
+            if res["Type"] != "AWS::Events::Rule":
+                continue
+            for target in res.get("Properties", {}).get("Targets", []):
+                ecs = target.get("EcsParameters")
+                if ecs and target_id in _refs(target.get("Arn", {})):
+                    (lid,) = _refs(ecs["TaskDefinitionArn"])
+                    return lid
+        raise KeyError(f"no scheduled ECS task targets {target_id}")
+
+    def container_environment(self, task_definition: str) -> dict[str, str]:
+        """The container's environment as the task definition declares it, resolved against this stack."""
+        res = self.cfn["Resources"][task_definition]
+        env = res["Properties"]["ContainerDefinitions"][0].get("Environment", [])
+
+        def value(node: Any) -> str:
+            if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in self.parameter_values:
+                return str(self.parameter_values[node["Ref"]])  # a template parameter, not a resource
+            return str(self.resolve(node))
+
+        return {str(e["Name"]): value(e["Value"]) for e in env}
+
+    def role_arn(self, role_logical_id: str) -> str:
+        return f"arn:aws:iam::{ACCOUNT}:role/{self.physical[role_logical_id]}"
+
+    def assume_roles(self) -> dict[str, Identity]:
+        """``sts:AssumeRole`` of each principal's own role (before IAM is enforced): principal -> identity."""
+        from botocore.credentials import Credentials
+
+        sts = boto3.client("sts")
+        out: dict[str, Identity] = {}
+        for principal, role in sorted(self.principal_roles.items()):
+            arn = self.role_arn(role)
+            creds = sts.assume_role(RoleArn=arn, RoleSessionName=principal[:64], DurationSeconds=43200)["Credentials"]
+            out[principal] = Identity(
+                principal, arn, Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+            )
+        return out
+
+    def platform_identity(self, user: str = "huracan-local-platform") -> Identity:
+        """The local platform's own principal (replay driver, poller, reports): an IAM user allowed everything,
+        as the account's administrator would be. Created before IAM is enforced."""
+        from botocore.credentials import Credentials
+
+        iam = boto3.client("iam")
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_user(UserName=user)
+        iam.put_user_policy(
+            UserName=user,
+            PolicyName="administrator",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        return Identity(user, None, Credentials(key["AccessKeyId"], key["SecretAccessKey"]))
 
     def _network_parameters(self, tpl: dict[str, Any], have: dict[str, Any]) -> dict[str, str]:
         """Parameters naming a VPC or subnets get a VPC and subnet created on the emulator."""
@@ -451,6 +537,23 @@ class LocalStack:
     def describe(self) -> list[str]:
         """One line per stand-in: what moto cannot serve and what serves it locally."""
         return [f"{s.logical_id} ({s.resource_type}): {s.stands_in}" for s in self.standins]
+
+
+def _principal_roles(cfn: dict[str, Any]) -> dict[str, str]:
+    """Which role each function, state machine and task definition runs as (from the translated template)."""
+    keys = {
+        "AWS::Lambda::Function": "Role",
+        "AWS::StepFunctions::StateMachine": "RoleArn",
+        "AWS::ECS::TaskDefinition": "TaskRoleArn",
+    }
+    out: dict[str, str] = {}
+    for lid, res in cfn["Resources"].items():
+        key = keys.get(res.get("Type", ""))
+        ref = res.get("Properties", {}).get(key) if key else None
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+            ga = ref["Fn::GetAtt"]
+            out[lid] = ga[0] if isinstance(ga, list) else str(ga).split(".", 1)[0]
+    return out
 
 
 def _refs(node: Any) -> set[str]:

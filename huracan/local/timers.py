@@ -1,9 +1,10 @@
 """Holding Step Functions executions until the virtual clock reaches their timer.
 
-A state machine's ``Wait`` on ``$.timeout_at`` sleeps in real time on moto, and a replayed timestamp from
+A state machine's ``Wait`` on ``$.resolve_at`` sleeps in real time on moto, and a replayed timestamp from
 2022 has long passed, so an execution started at once would resolve a trade before the replay has even
 published the bars of its outcome window. In a replay the local stack therefore holds every new execution
-and starts it when the virtual clock passes its ``timeout_at``; the definition that then runs is the real one.
+and starts it when the virtual clock passes its ``resolve_at`` (the same field the Wait state reads:
+``timeout_at`` + one bar + the ingest lag); the definition that then runs is the real one.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ __all__ = ["RetryBackoff", "TimerGate"]
 class TimerGate:
     """Patches moto's ``Execution.start``: held executions start on ``release_due(now)``."""
 
-    def __init__(self, field: str = "timeout_at", delay_s: float = 60.0) -> None:
+    def __init__(self, field: str = "resolve_at", fallback: str = "timeout_at", fallback_delay_s: float = 60.0) -> None:
         self.field = field
-        # The resolver proves a window complete by the first bar at or after its end, which closes one bar
-        # later. In AWS the Retry backoff waits for that bar in real time; in a replay the gate waits for it.
-        self.delay_s = delay_s
+        # An input without resolve_at (a test's hand-made execution) waits for the bar after timeout_at, which
+        # is what resolve_at says at an ingest lag of 0.
+        self.fallback = fallback
+        self.fallback_delay_s = fallback_delay_s
         self._heap: list[tuple[float, int, Any]] = []
         self._started: list[Any] = []
         self._seq = 0
@@ -42,14 +44,18 @@ class TimerGate:
         gate = self
 
         def start(execution: Execution) -> None:
-            due = execution.input_data.get(gate.field) if isinstance(execution.input_data, dict) else None
-            if due is None:
+            data: dict[str, Any] = execution.input_data if isinstance(execution.input_data, dict) else {}
+            if data.get(gate.field) is not None:
+                due = epoch_s(str(data[gate.field]))
+            elif data.get(gate.fallback) is not None:
+                due = epoch_s(str(data[gate.fallback])) + gate.fallback_delay_s
+            else:
                 gate._original(execution)
                 return
             execution.exec_status = ExecutionStatus.RUNNING
             with gate._lock:
                 gate._seq += 1
-                heapq.heappush(gate._heap, (epoch_s(str(due)) + gate.delay_s, gate._seq, execution))
+                heapq.heappush(gate._heap, (due, gate._seq, execution))
 
         Execution.start = start  # type: ignore[method-assign,assignment]
 

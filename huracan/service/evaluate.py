@@ -209,6 +209,14 @@ def _bars_to_arrays(bars: Sequence[Bar]) -> BarArrays:
     return BarArrays.from_records(bars)
 
 
+def resolve_at(timeout_at: str, ingest_lag_sec: int) -> str:
+    """When the timer's Wait ends: the resolver proves a window complete by the first bar at or after its end,
+    which closes one bar after ``timeout_at`` and is stored ``ingest_lag_sec`` later. Waiting for it, rather
+    than retrying until it comes, makes the first attempt the only one (each retry is a billed transition and
+    invocation); the local timer gate holds executions until the same instant."""
+    return from_epoch_s(epoch_s(timeout_at) + BAR_SEC + ingest_lag_sec)
+
+
 class SignalService:
     """The evaluate-signals logic, with its ports injected (the handler wires the AWS adapters)."""
 
@@ -225,6 +233,7 @@ class SignalService:
         regime_provider: RegimeProvider = no_detector,
         prices_ttl_days: int = 35,
         decisions_ttl_days: int = 400,
+        ingest_lag_sec: int = 0,
     ) -> None:
         self.store = store
         self.dead_letters = dead_letters
@@ -237,6 +246,7 @@ class SignalService:
         self.costs = CostModel(config.costs)
         self.prices_ttl_sec = prices_ttl_days * DAY_SEC
         self.decisions_ttl_sec = decisions_ttl_days * DAY_SEC
+        self.ingest_lag_sec = ingest_lag_sec
 
     # ------------------------------------------------------------------ whole-batch step
     def prepare(self, records: Sequence[Mapping[str, Any]]) -> PreparedBatch:
@@ -539,6 +549,7 @@ class SignalService:
                     "mode": trade.mode,
                     "side": trade.side,
                     "timeout_at": trade.timeout_at,
+                    "resolve_at": resolve_at(trade.timeout_at, self.ingest_lag_sec),
                 },
             )
         )

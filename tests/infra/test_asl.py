@@ -75,9 +75,10 @@ def test_every_transition_lands_on_a_state_and_every_state_is_reachable(asl: dic
     }
 
 
-def test_waits_on_the_trade_timeout_then_invokes_the_resolver(asl: dict[str, Any]) -> None:
+def test_waits_until_resolve_at_then_invokes_the_resolver(asl: dict[str, Any]) -> None:
     wait = asl["States"][asl["StartAt"]]
-    assert (wait["Type"], wait["TimestampPath"]) == ("Wait", "$.timeout_at")
+    # resolve_at = timeout_at + one bar + IngestLagSeconds: the bar proving the window complete is stored
+    assert (wait["Type"], wait["TimestampPath"]) == ("Wait", "$.resolve_at")
     resolve = asl["States"][wait["Next"]]
     assert resolve["Resource"] == "arn:aws:states:::lambda:invoke"
     assert resolve["Parameters"] == {"FunctionName": "${ResolveOutcomeFunctionArn}", "Payload.$": "$"}
@@ -127,8 +128,10 @@ def test_moto_parses_the_definition(asl_text: str) -> None:
 
 def test_sample_resolver_input_drives_the_wait() -> None:
     sample = json.loads((ROOT / "events/resolver_input.json").read_text(encoding="utf-8"))
-    assert {"shadow_id", "signal_id", "symbol", "timeout_at"} <= set(sample)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", sample["timeout_at"])
+    assert {"shadow_id", "signal_id", "symbol", "timeout_at", "resolve_at"} <= set(sample)
+    for key in ("timeout_at", "resolve_at"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", sample[key])
+    assert sample["resolve_at"] > sample["timeout_at"]
     # the evaluator names the execution after shadow_id: Step Functions allows 1-80 of [A-Za-z0-9_-]
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", sample["shadow_id"])
 

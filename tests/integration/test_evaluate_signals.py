@@ -24,7 +24,7 @@ from huracan.adapters.settings import TableSettings
 from huracan.adapters.tables import bind_tables
 from huracan.core.features import BAR_FEATURES, features_history
 from huracan.core.strategies import signal_id_for, signals_history
-from huracan.core.timeutil import from_epoch_s
+from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.service.evaluate import shadow_id_for
 from tests.integration._stack import aws_endpoint, create_resources, drain_queue
 
@@ -242,6 +242,8 @@ def test_batch_makes_decisions_trades_timers_and_parks_malformed(env, app, scena
         "mode": one["mode"],
         "side": one["side"],
         "timeout_at": first_trade.timeout_at,
+        # one bar, then the template's default IngestLagSeconds (90 s; the test environment sets none)
+        "resolve_at": from_epoch_s(epoch_s(first_trade.timeout_at) + 60 + 90),
     }
 
     # the malformed records are on the DLQ with reason, shard, sequence number and raw data

@@ -451,3 +451,16 @@ def test_the_meter_counts_http_outside_aws_apart_from_compute(monkeypatch: pytes
     assert 0.01 <= inv.compute_s < 0.02 and inv.compute_s == pytest.approx(inv.wall_s - inv.external_s)
     assert meter.usage()["lambda"]["IngestMarketFunction"]["external_calls"] == 1
     assert getattr(urllib3.PoolManager, "urlopen") is exchange  # noqa: B009 - unpatched again
+
+
+def test_timer_retries_follow_the_asl_backoff_and_the_ingest_lag() -> None:
+    from huracan.cost import mean_timer_retries, timer_retries, transient_retry_policy
+
+    assert transient_retry_policy() == (5.0, 2.0, 5)  # +5, +10, +20, +40, +80 s between attempts
+    assert timer_retries(60.0, 90.0) == 0  # the bar is stored before the timer ends its wait
+    assert timer_retries(5.0, 0.0) == 1
+    assert timer_retries(16.0, 0.0) == 3  # waits 5, 15, 35 s cumulatively
+    assert timer_retries(65.0, 0.0) == 4
+    assert timer_retries(400.0, 0.0) == 5  # the budget: the next failure ends the trade ERROR
+    assert mean_timer_retries(5.0, 65.0, 90.0) == 0.0
+    assert 3.0 < mean_timer_retries(5.0, 65.0, 0.0) < 3.5

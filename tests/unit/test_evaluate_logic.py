@@ -218,6 +218,7 @@ def test_pass_opens_a_trade_and_a_timer_and_redelivery_repeats_nothing(ftx_month
             "mode": "scalp",
             "side": "long",
             "timeout_at": trade.timeout_at,
+            "resolve_at": from_epoch_s(epoch_s(trade.timeout_at) + 60),  # one bar, no ingest lag given
         }
     }
     # When the same record comes again
