@@ -36,35 +36,56 @@ def _use_stack(args: argparse.Namespace) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from huracan.signals.inputs import resolve_inputs
+
+    inputs = resolve_inputs(args)  # every file read and checked before anything starts (exit 2 if bad)
     if args.stack:
         _use_stack(args)  # region and credentials of the embedded AWS when --endpoint is loopback
-        from huracan.local.demo import symbol_from_path
         from huracan.local.publish import publish_to_stack
 
+        if len(inputs.bars) > 1 or inputs.signals is not None:
+            from huracan.data import DataFileError
+
+            raise DataFileError(
+                "huracan replay --stack publishes one bar file with the built-in strategies' signals; "
+                "send your own signals with huracan publish --signals FILE --stack NAME"
+            )
+        ((symbol, path),) = inputs.paths.items()
         done = publish_to_stack(
-            args.data,
-            args.symbol or symbol_from_path(args.data),
-            args.stack,
-            days=args.days,
-            endpoint_url=args.endpoint,
-            quotes=args.quotes,
+            path, symbol, args.stack, days=args.days, endpoint_url=args.endpoint, quotes=args.quotes
         )
         print(f"published {done.records:,} records ({done.bars:,} bars, {done.signals:,} signals) to {done.stream}")
         return 0
     from huracan.local.demo import DemoOptions, print_summary, run_demo
 
     opts = DemoOptions(
-        data=args.data,
-        quotes=args.quotes,
-        days=args.days,
-        profile=args.profile,
-        symbol=args.symbol,
+        profile=inputs.config.profile,
         report_dir=args.report_dir,
         progress=not args.no_progress,
         workspace=args.workspace,
+        inputs=inputs,
     )
     print_summary(run_demo(opts))
     return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from huracan.core.config import load_config, load_user_config
+    from huracan.producer import SignalPublisher
+    from huracan.signals import load_signals_file
+
+    config = load_user_config(args.config) if args.config else load_config("demo")
+    file = load_signals_file(args.signals, extra_features=config.extra_features)
+    publisher = SignalPublisher.for_stack(args.stack, endpoint_url=args.endpoint, extra_features=config.extra_features)
+    result = publisher.publish(file.signals)
+    print(
+        f"published {result.sent:,} of {len(file.signals):,} signals ({len(file.symbols)} symbol(s)) to "
+        f"{publisher.stream_name} in {result.calls} PutRecords call(s); throttled and retried: "
+        f"{result.throttled_retries}"
+    )
+    for sid, code, msg in result.failed[:10]:
+        print(f"  not delivered: {sid}: {code} {msg}", file=sys.stderr)
+    return 0 if not result.failed else 1
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -124,6 +145,21 @@ def _backfill(args: argparse.Namespace) -> int:
     bucket = args.bucket or os.environ.get("MODEL_BUCKET")
     if not bucket:
         raise SystemExit("huracan backfill needs --bucket B or --stack NAME (or MODEL_BUCKET)")
+    if args.signals is not None:
+        from huracan.adapters.signal_archive import SignalArchive
+        from huracan.signals import load_signals_file
+
+        file = load_signals_file(args.signals)
+        parts = SignalArchive(bucket).put(file.signals)
+        print(
+            f"signal history: {len(file.signals):,} signals of {', '.join(file.symbols)} in {len(parts)} "
+            f"day partition(s) under s3://{bucket}/signals/ (the nightly training reads them when "
+            "StrategiesEnabled=false)"
+        )
+        if args.data is None:
+            return 0
+    if args.data is None or args.symbol is None:
+        raise SystemExit("huracan backfill needs --data FILE --symbol S (bars) and/or --signals FILE")
     from huracan.learning.archive_jobs import backfill
 
     written = backfill(args.data, args.symbol, bucket, quotes=args.quotes)
@@ -179,13 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser(
         "replay", help="replay any OHLCV file (embedded stack, or --stack to publish to a deployed one)"
     )
-    replay.add_argument("--data", type=Path, required=True, help="OHLCV CSV/Parquet: ts,open,high,low,close,volume")
-    replay.add_argument("--symbol", help="symbol on the stream (default: from the file name)")
-    replay.add_argument(
-        "--quotes", type=Path, help="quote-bar file (ts,bid_*,ask_*) joined on ts: real spreads for the spread gate"
-    )
-    replay.add_argument("--days", type=_positive_days, help="only the first N days")
-    replay.add_argument("--profile", default="demo", choices=["seed", "demo"])
+    from huracan.signals.args import add_input_arguments
+
+    add_input_arguments(replay)
     replay.add_argument("--report-dir", type=Path, help="daily reports (default: the workspace's reports/)")
     _workspace_arg(replay)
     replay.add_argument("--no-progress", action="store_true")
@@ -207,12 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
     feed.set_defaults(func=_feed)
 
     backfill = sub.add_parser("backfill", help="load an OHLCV file into the S3 bar archive")
-    backfill.add_argument("--data", type=Path, required=True)
-    backfill.add_argument("--symbol", required=True)
+    backfill.add_argument("--data", type=Path, help="OHLCV file to archive (with --symbol)")
+    backfill.add_argument("--symbol", help="symbol of --data")
+    backfill.add_argument(
+        "--signals", type=Path, help="your signal history (CSV/Parquet, the signal schema) for the nightly training"
+    )
     backfill.add_argument("--quotes", type=Path, help="optional quote-bar file joined on ts")
     backfill.add_argument("--bucket", help="model/archive bucket (default: the stack's)")
     _stack_args(backfill)
     backfill.set_defaults(func=_backfill)
+
+    publish = sub.add_parser("publish", help="send your own signals (a CSV/Parquet file) to a stack's stream")
+    publish.add_argument("--signals", type=Path, required=True, help="signals file (schemas/signal.schema.json)")
+    publish.add_argument("--config", type=Path, help="your settings (its extra_features are checked on every row)")
+    _stack_args(publish, required=True)
+    publish.set_defaults(func=_publish)
 
     api = sub.add_parser("api", help="the outcome API's OpenAPI document: `huracan api openapi [--write|--check]`")
     api.add_argument("what", choices=["openapi"])
@@ -260,7 +301,7 @@ def _user_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, WorkspaceError):
         return str(exc)
-    if isinstance(exc, ValueError) and type(exc).__name__ == "DataFileError":
+    if isinstance(exc, ValueError) and type(exc).__name__ in ("DataFileError", "ConfigError", "InvalidSignal"):
         return str(exc)
     try:
         from huracan.adapters.errors import describe_failure

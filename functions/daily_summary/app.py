@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from huracan.adapters.observability_sources import DailySummarySettings, DayLoader, queue_depths, read_model_cards
 from huracan.adapters.reports_store import Notifier, ReportsStore
 from huracan.adapters.repository import get_repository
-from huracan.core.config import load_config
+from huracan.core.config import engine_config
 from huracan.observability.daily import collect_summary, day_of, publish_summary
 from huracan.observability.emf import emit_daily_summary
 from huracan.observability.health import HealthInputs
@@ -58,7 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     s = settings()
     as_of = str(event["time"])
     day = day_of(as_of)
-    config = load_config(s.profile)
+    config = engine_config(s.profile, s.config_file)
     # Label the day's blocked signals whose window has ended, so tonight's report can say which blocks were
     # good and which were bad (the same batch labeller the nightly job runs; already-labelled rows are skipped).
     repo = get_repository(s)

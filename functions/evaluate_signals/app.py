@@ -19,7 +19,7 @@ from huracan.adapters.queues import DeadLetterQueue
 from huracan.adapters.repository import get_repository
 from huracan.adapters.settings import EvaluateSignalsSettings
 from huracan.adapters.timers import StepFunctionsTimers
-from huracan.core.config import load_config
+from huracan.core.config import engine_config
 from huracan.observability.levels import emit_counters
 from huracan.service.evaluate import ModelProvider, RegimeProvider, SignalService, no_detector, no_model
 from huracan.serving.provider import PointerWatcher, provider_from_env
@@ -51,7 +51,7 @@ def service() -> SignalService:
         store=get_repository(settings),
         dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, settings),
         timers=StepFunctionsTimers(settings.timer_state_machine_arn, settings),
-        config=load_config(settings.profile),
+        config=engine_config(settings.profile, settings.config_file),
         log=logger,
         model_provider=lambda: model_provider(),
         regime_provider=lambda: regime_provider(),

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from huracan.adapters.errors import TransientError
 from huracan.adapters.repository import get_repository
 from huracan.adapters.settings import ResolveOutcomeSettings
-from huracan.core.config import load_config
+from huracan.core.config import engine_config
 from huracan.observability.levels import emit_counters
 from huracan.service.resolve import CLOSED, OutcomeResolver
 
@@ -36,7 +36,9 @@ tracer = Tracer(service="huracan-resolve-outcome")
 def service() -> OutcomeResolver:
     """Built on first use: a bad environment fails the first invocation, naming the variable."""
     settings = ResolveOutcomeSettings.from_env()
-    return OutcomeResolver(store=get_repository(settings), config=load_config(settings.profile), log=logger)
+    return OutcomeResolver(
+        store=get_repository(settings), config=engine_config(settings.profile, settings.config_file), log=logger
+    )
 
 
 @logger.inject_lambda_context

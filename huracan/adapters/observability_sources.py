@@ -56,6 +56,8 @@ class DailySummarySettings(TableSettings):
     dead_letter_queue_url: _Url | None = Field(default=None, alias="DEAD_LETTER_QUEUE_URL")
     timer_dlq_url: _Url | None = Field(default=None, alias="TIMER_DLQ_URL")
     profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)
+    #: a settings file bundled with the code (core.config.engine_config); empty: the profile
+    config_file: str | None = Field(default=None, alias="HURACAN_CONFIG")
     lookback_days: Annotated[int, Field(ge=1, le=31)] = Field(default=7, alias="REPORT_LOOKBACK_DAYS")
 
 

@@ -70,6 +70,8 @@ class EvaluateSignalsSettings(TableSettings):
         alias="TIMER_STATE_MACHINE_ARN"
     )
     profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)
+    #: a settings file bundled with the code (core.config.engine_config); empty: the profile
+    config_file: str | None = Field(default=None, alias="HURACAN_CONFIG")
     idempotency_table: _Name | None = Field(default=None, alias="IDEMPOTENCY_TABLE")
     prices_ttl_days: Annotated[int, Field(gt=0, le=3650)] = Field(default=35, alias="PRICES_TTL_DAYS")
     decisions_ttl_days: Annotated[int, Field(gt=0, le=3650)] = Field(default=400, alias="DECISIONS_TTL_DAYS")
@@ -96,3 +98,4 @@ class ResolveOutcomeSettings(TableSettings):
     """ResolveOutcomeFunction: the tables and the engine profile (costs and breakeven band)."""
 
     profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)
+    config_file: str | None = Field(default=None, alias="HURACAN_CONFIG")

@@ -60,10 +60,15 @@ class NightlySettings(TableSettings):
     #: A registry elsewhere than ``s3://<bucket>/models`` (a folder for ``huracan train``).
     model_path: str | None = Field(default=None, alias="HURACAN_MODEL_PATH")
     profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)
+    #: a settings file bundled with the code (core.config.engine_config); empty: the profile
+    config_file: str | None = Field(default=None, alias="HURACAN_CONFIG")
     symbols_csv: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$")] | None = Field(
         default=None, validation_alias=AliasChoices("HURACAN_SYMBOLS", "INGEST_SYMBOLS")
     )
     lookback_days: Annotated[int, Field(ge=1, le=366)] = Field(default=30, alias="TRAINING_LOOKBACK_DAYS")
+    #: ``false`` when the stack's signals are the user's own: the historical rows then come from the signal
+    #: history ``huracan backfill --signals`` loaded (``s3://<bucket>/signals/``), never from the strategies
+    strategies_enabled: bool = Field(default=True, alias="STRATEGIES_ENABLED")
     #: The schedule's time, set by the EventBridge target's container override.
     run_time: str | None = Field(default=None, alias="HURACAN_RUN_TIME")
     git_sha: str | None = Field(default=None, alias="GIT_SHA")

@@ -19,10 +19,20 @@ import numpy.typing as npt
 
 from huracan.core.timeutil import epoch_s
 
-__all__ = ["BarArrays", "BarLike", "FloatArray", "IntArray"]
+__all__ = ["BarArrays", "BarLike", "FloatArray", "IntArray", "entry_time"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+def entry_time(signal_ts: float, bar_sec: int = 60) -> int:
+    """When a signal stamped ``signal_ts`` enters: the first bar boundary at or after it (the next bar's open).
+
+    A built-in signal is stamped at a bar's close, so it enters at once; a user's signal known at 12:00:30
+    enters at 12:01:00, the first price after it that a bar records. Shadow trades, counterfactual labels
+    and historical labels all enter here, so the same signal gets the same outcome on every path.
+    """
+    return -(-int(np.ceil(signal_ts)) // bar_sec) * bar_sec
 
 
 class BarLike(Protocol):

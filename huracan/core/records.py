@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from huracan.core.timeutil import format_ts, parse_ts
 
-__all__ = ["Bar", "InvalidRecord", "Record", "Signal", "parse_record"]
+__all__ = ["Bar", "InvalidRecord", "Record", "Signal", "parse_record", "user_signal_id"]
 
 
 def _utc_iso(value: str) -> str:
@@ -78,20 +88,88 @@ class Bar(BaseModel):
         return parse_ts(self.ts)
 
 
+FeatureName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+FeatureValue = Annotated[float, AfterValidator(_finite)]
+DEFAULT_STRATEGY = "user"
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)
+
+
+def user_signal_id(symbol: str, ts: str, side: str, strategy: str) -> str:
+    """The id of a signal sent without one: the same signal (symbol, ts, side, strategy) always gets it."""
+    stamp = ts.replace("-", "").replace(":", "")
+    return f"{_safe(strategy)}.{_safe(symbol)}.{stamp}.{side}"[:128]
+
+
+def _ms_to_iso(value: Any) -> Any:
+    """Epoch milliseconds (an integer, or a string of digits as a CSV carries it) → ISO-8601 UTC."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int):
+        if not 0 <= value < 10**14:
+            raise ValueError("epoch milliseconds out of range")
+        return format_ts(datetime.fromtimestamp(value / 1000, tz=UTC))
+    return value
+
+
+SignalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+SignalTs = Annotated[
+    str,
+    BeforeValidator(_ms_to_iso),
+    AfterValidator(_utc_iso),
+    WithJsonSchema(
+        {
+            "description": "when the signal became known: ISO-8601 UTC with a zone, or epoch milliseconds",
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer", "minimum": 0}],
+        }
+    ),
+]
+
+
 class Signal(BaseModel):
-    """A primary strategy's signal: side, mode and confidence. The meta-label model decides to take it."""
+    """A signal: side, mode and confidence, from a primary strategy or the user's own; the model decides.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The one contract for a stream record and a row of a user's signals file (``schemas/signal.schema.json``
+    is generated from this model). ``ts`` is when the signal became known (ISO-8601 UTC, or epoch
+    milliseconds); ``signal_id`` defaults to :func:`user_signal_id`; ``price`` defaults to the first price
+    after ``ts`` (the file loader fills it from the bars, the evaluator from the last bar closed by ``ts``);
+    ``features`` carries the numeric columns the user's config declares (``extra_features``).
+    """
 
-    type: Literal["signal"]
-    signal_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Huracan signal",
+        json_schema_extra={"$id": "https://huracan.dev/schemas/signal.schema.json"},
+    )
+
+    type: Literal["signal"] = "signal"
+    signal_id: SignalId = ""
     symbol: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._:/-]+$")]
-    ts: UtcTs
+    ts: SignalTs
     side: Literal["long", "short"]
     mode: Literal["scalp", "runner"]
     confidence: Annotated[float, Field(ge=0, le=1)]
-    price: Price
-    strategy: Annotated[str, Field(min_length=1, max_length=64)]
+    price: Price | None = None
+    strategy: Annotated[str, Field(min_length=1, max_length=64)] = DEFAULT_STRATEGY
+    features: dict[FeatureName, FeatureValue] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, raw: Any) -> Any:
+        """A row without ``signal_id`` gets :func:`user_signal_id` (left alone when ``ts`` itself is bad)."""
+        if isinstance(raw, dict) and not raw.get("signal_id"):
+            try:
+                ts = _utc_iso(_ms_to_iso(raw.get("ts")))
+                symbol, side = str(raw["symbol"]), str(raw["side"])
+            except (AttributeError, KeyError, TypeError, ValueError):
+                return raw
+            raw = {**raw, "signal_id": user_signal_id(symbol, ts, side, str(raw.get("strategy") or DEFAULT_STRATEGY))}
+        return raw
 
     @property
     def time(self) -> datetime:

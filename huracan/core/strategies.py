@@ -42,6 +42,12 @@ class StrategySignals:
     side: tuple[str, ...]
     mode: tuple[str, ...]
     confidence: FloatArray
+    #: a user's signals carry their own identity, time and price (``huracan.signals``); None: derived from
+    #: the bar, as the built-in strategies do (``ts[k] + bar_sec``, ``close[k]``, :func:`signal_id_for`)
+    signal_id: tuple[str, ...] | None = None
+    ts: tuple[str, ...] | None = None
+    price: FloatArray | None = None
+    features: tuple[dict[str, float] | None, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.bar_idx)

@@ -1,7 +1,7 @@
 """The nightly training set from its three sources, one row per signal, each row saying where it came from.
 
-- ``historical``: the primary strategies (or any signal source) run over the archived bars of the lookback
-  window, labelled with the triple barrier of each signal's mode (:func:`~huracan.learning.dataset.labelled_signals`).
+- ``historical``: the run's signal source (:mod:`huracan.signals`: the built-in strategies, the planted edge,
+  or the user's own signal history) over the archived bars of the lookback window, labelled with the triple barrier of each signal's mode (:func:`~huracan.learning.dataset.labelled_signals`).
 - ``shadow``: every decision whose counterfactual outcome is known, passed *and* blocked, so the model does
   not learn only from what the old model let through. Label: ``cf_outcome == "WIN"``; P&L: ``cf_pnl_net_bps``.
 - ``live``: Hamilton's closed trades. Label: ``outcome == "WIN"`` (else net P&L above the breakeven band);
@@ -24,34 +24,32 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
 import numpy as np
 
-from huracan.core.bars import BarArrays, FloatArray
+from huracan.core.bars import BarArrays, FloatArray, entry_time
 from huracan.core.config import EngineConfig
 from huracan.core.features import BAR_SEC, MODEL_FEATURES, features_history, model_matrix
-from huracan.core.strategies import StrategySignals, signal_id_for, signals_history
+from huracan.core.strategies import signal_id_for
 from huracan.core.timeutil import epoch_s, from_epoch_s, parse_ts
 from huracan.learning.dataset import PROVENANCES, Dataset, labelled_signals
 from huracan.observability.records import LiveTrade
 from huracan.service.counterfactuals import BarSource, layered_bars
 from huracan.service.entities import DecisionOutcome, DecisionRecord
+from huracan.signals.source import SignalSource, builtin, source_name
 
 __all__ = [
     "Collected",
     "DecisionSource",
     "LiveTradeSource",
-    "SignalSource",
     "collect_dataset",
     "lookback_days",
 ]
 
-#: ``(bars) -> signals``: :func:`~huracan.core.strategies.signals_history`, or a planted source in the demo.
-SignalSource = Callable[[BarArrays], StrategySignals]
 _PRIORITY: dict[str, int] = {p: i for i, p in enumerate(PROVENANCES)}  # historical < shadow < live
 
 
@@ -103,7 +101,7 @@ def _historical(
     symbol: str, bars: BarArrays, history: FloatArray, source: SignalSource, engine: EngineConfig, until: int
 ) -> Dataset:
     """Signals of ``source`` on ``bars``, labelled per mode; only outcomes complete by ``until``."""
-    sig = source(bars)
+    sig = source(bars, symbol)
     parts: list[Dataset] = []
     c = engine.costs
     for mode in sorted(set(sig.mode)):
@@ -114,9 +112,19 @@ def _historical(
         idx = sig.bar_idx[rows]
         sides = [s for s, r in zip(sig.side, rows, strict=True) if r]
         strategies = [s for s, r in zip(sig.strategy, rows, strict=True) if r]
-        ids = [
-            signal_id_for(st, symbol, int(bars.ts[k]) + BAR_SEC) for st, k in zip(strategies, idx.tolist(), strict=True)
-        ]
+        entry_idx = None
+        if sig.signal_id is not None:  # a user's signals keep their own ids (their decisions share them)
+            ids = [i for i, r in zip(sig.signal_id, rows, strict=True) if r]
+        else:
+            ids = [
+                signal_id_for(st, symbol, int(bars.ts[k]) + BAR_SEC)
+                for st, k in zip(strategies, idx.tolist(), strict=True)
+            ]
+        if sig.ts is not None:  # stamped between bar closes: enter at the next boundary (core.bars.entry_time)
+            entry_at = [entry_time(epoch_s(t), BAR_SEC) - BAR_SEC for t, r in zip(sig.ts, rows, strict=True) if r]
+            e = np.minimum(np.searchsorted(bars.ts, entry_at, side="left"), len(bars) - 1)
+            # no bar closing at the entry (a gap): the last bar, whose empty path labels it NO_DATA (dropped)
+            entry_idx = np.where(bars.ts[e] == np.asarray(entry_at), e, len(bars) - 1)
         ds = labelled_signals(
             bars,
             idx,
@@ -132,6 +140,7 @@ def _historical(
             provenance="historical",
             row_id=ids,
             history=history,
+            entry_bar_idx=entry_idx,
         )
         parts.append(ds.subset(np.flatnonzero(ds.t_exit <= until)))
     return Dataset.concat(parts) if parts else _empty(0)
@@ -170,7 +179,7 @@ def collect_dataset(
     engine: EngineConfig,
     decisions: DecisionSource | None = None,
     live: LiveTradeSource | None = None,
-    signal_source: SignalSource = signals_history,
+    signal_source: SignalSource | None = builtin,
     days: int = 30,
 ) -> Collected:
     """Every labelled signal of the ``days`` UTC days before ``event_time``'s day, one row per signal.
@@ -197,9 +206,12 @@ def collect_dataset(
             continue
         bars_by[symbol] = b
         history_by[symbol] = features_history(b)
+        if signal_source is None:  # no source of historical signals: decisions and live trades only
+            continue
         hist = _historical(symbol, b, history_by[symbol], signal_source, engine, until)
         hist = hist.subset(np.flatnonzero(hist.t_entry >= int(epoch_s(start))))
         counts["historical"] += len(hist)
+        counts[f"historical_from_{source_name(signal_source)}"] += len(hist)
         parts.append(hist)
 
     # -- decisions with known outcomes (passed and blocked)
@@ -240,6 +252,7 @@ def collect_dataset(
                 pnl.append(float(out.cf_pnl_net_bps))
                 prov.append("shadow")
                 rid.append(rec.signal_id)
+                counts[f"shadow_from_strategy:{rec.strategy}"] += 1
                 if rec.passed and rec.shadow_id:
                     shadow_ids[rec.signal_id] = rec.shadow_id
                 counts["shadow"] += 1

@@ -188,19 +188,23 @@ def labelled_signals(
     provenance: Provenance = "historical",
     row_id: Sequence[str] | None = None,
     history: FloatArray | None = None,
+    entry_bar_idx: npt.ArrayLike | None = None,
 ) -> Dataset:
     """Historical signals labelled with the triple barrier on the same bars; NO_DATA rows are dropped.
 
     A signal at bar ``k`` enters at ``close[k]`` at ``ts[k] + BAR_SEC``; its path starts at the first bar at
     or after that time. Spread cost is the spread feature at entry (the configured default where unknown).
+    ``entry_bar_idx`` (a user's signal stamped between bar closes) enters at the close of that later bar
+    instead, while its features stay those of bar ``k``, the last one closed when it was known.
     """
     idx = np.asarray(bar_idx, dtype=np.int64).reshape(-1)
     sign = np.asarray(side_sign, dtype=np.int64).reshape(-1)
     X = signal_features(bars, idx, sign, confidence, is_runner, history=history)
-    t_entry = bars.ts[idx] + BAR_SEC
+    at = idx if entry_bar_idx is None else np.asarray(entry_bar_idx, dtype=np.int64).reshape(-1)
+    t_entry = bars.ts[at] + BAR_SEC
     entry_idx = np.searchsorted(bars.ts, t_entry, side="left")
     labels = label_events(
-        bars, entry_idx, sign, bars.close[idx], tp_bps, sl_bps, timeout_sec, bar_sec=BAR_SEC, entry_ts=t_entry
+        bars, entry_idx, sign, bars.close[at], tp_bps, sl_bps, timeout_sec, bar_sec=BAR_SEC, entry_ts=t_entry
     )
     spread = X[:, _I_SPREAD]
     spread = np.where(np.isfinite(spread), spread, default_spread_bps)

@@ -50,12 +50,11 @@ import numpy as np
 
 from huracan.adapters.decision_days import DECISIONS_PREFIX, SettledDecisionDays
 from huracan.core.bars import BarArrays
-from huracan.core.config import EngineConfig, load_config
+from huracan.core.config import EngineConfig, engine_config, load_config
 from huracan.core.features import MODEL_FEATURES
-from huracan.core.strategies import signals_history
 from huracan.core.timeutil import epoch_s, format_ts, from_epoch_s, parse_ts
 from huracan.learning.archive_jobs import yesterday
-from huracan.learning.collect import Collected, DecisionSource, LiveTradeSource, SignalSource, collect_dataset
+from huracan.learning.collect import Collected, DecisionSource, LiveTradeSource, collect_dataset
 from huracan.learning.pipeline import Champion, TrainingConfig, TrainingReport, TrainingResult, run_training
 from huracan.learning.regime_detector import (
     DEFAULT_REGIME_PARAMS,
@@ -67,6 +66,7 @@ from huracan.learning.regime_detector import (
 from huracan.registry.errors import ModelNotFoundError, RegistryError
 from huracan.registry.registry import ModelRegistry
 from huracan.service.counterfactuals import BarSource
+from huracan.signals.source import SignalSource, builtin, source_name
 
 __all__ = [
     "NightlyPorts",
@@ -285,6 +285,20 @@ def _symbols(ports: NightlyPorts, day: str) -> list[str]:
     return sorted(out)
 
 
+def _default_signal_source(ports: NightlyPorts, settings: Any | None) -> SignalSource | None:
+    """Built-in strategies when the stack runs them; otherwise the user's archived signal history (or none).
+
+    A stack fed by the user's own signals must never learn from signals it was not sent (issue 15).
+    """
+    if getattr(settings, "strategies_enabled", True):
+        return builtin
+    if ports.archive is None:
+        return None
+    from huracan.adapters.signal_archive import ArchivedSignals
+
+    return ArchivedSignals(ports.archive.bucket)
+
+
 # ------------------------------------------------------------------------------------------------ the job
 def run_nightly(
     event_time: str,
@@ -293,7 +307,7 @@ def run_nightly(
     ports: NightlyPorts | None = None,
     training: TrainingConfig | None = None,
     engine: EngineConfig | None = None,
-    signal_source: SignalSource = signals_history,
+    signal_source: SignalSource | None = None,
     lookback_days: int | None = None,
     min_rows: int = 50,
     name: str = "meta_label",
@@ -302,7 +316,8 @@ def run_nightly(
 
     ``settings`` is a :class:`~huracan.adapters.training_store.NightlySettings` (ports are built from it
     unless ``ports`` is given). ``signal_source`` makes the historical signals (the demo's planted
-    source). Fewer than ``min_rows`` labelled rows, or a single class, skips training and says so.
+    source, a replay's user signals); None: the settings say — the built-in strategies when they are
+    enabled, else the user's signal history in the archive bucket (``huracan backfill --signals``). Fewer than ``min_rows`` labelled rows, or a single class, skips training and says so.
     """
     t_start = time.perf_counter()
     event_time = format_ts(parse_ts(event_time))
@@ -312,9 +327,11 @@ def run_nightly(
         if settings is None:
             raise ValueError("run_nightly needs settings or ports")
         ports = ports_from_settings(settings, today=session_day)
-    eng = engine or load_config(getattr(settings, "profile", None) or "seed")
+    eng = engine or engine_config(getattr(settings, "profile", None) or "seed", getattr(settings, "config_file", None))
     cfg = training or TrainingConfig(name=name)
     days = lookback_days or int(getattr(settings, "lookback_days", 30) or 30)
+    if signal_source is None:
+        signal_source = _default_signal_source(ports, settings)
     timings: dict[str, float] = {}
     steps: dict[str, Any] = {}
     try:
@@ -364,7 +381,13 @@ def run_nightly(
             days=days,
         )
         ds = collected.dataset
-        steps["collect"] = {"window": list(collected.window), "counts": collected.counts, "symbols": symbols}
+        steps["collect"] = {
+            "window": list(collected.window),
+            "counts": collected.counts,
+            "symbols": symbols,
+            # where the historical rows came from: the built-in strategies, a planted edge, the user's signals
+            "historical_source": source_name(signal_source) if signal_source is not None else None,
+        }
         if isinstance(ports.decisions, SettledDecisionDays):
             steps["collect"]["settled_days"] = ports.decisions.counters()
         timings["collect"] = time.perf_counter() - t
@@ -720,7 +743,7 @@ def container_task(
     runtime: Any | None = None,
     *,
     training: TrainingConfig | None = None,
-    signal_source: SignalSource = signals_history,
+    signal_source: SignalSource | None = None,
     on_result: Callable[[NightlyResult], None] | None = None,
 ) -> Callable[[dict[str, Any]], NightlyResult]:
     """``LocalRuntime(container_tasks={"TrainingCluster": container_task(...)})``: fn(event) runs one night.

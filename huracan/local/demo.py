@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import sys
 import time
 from collections import Counter
@@ -19,12 +18,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from huracan.core.bars import BarArrays
-from huracan.core.strategies import signals_history
 from huracan.data import DEFAULT_MONTH, DataFileError, find_data_file, load_minute_bars
 from huracan.local.keep import bar_days, finish_workspace, keep_run
-from huracan.local.replay import build_records
+from huracan.local.replay import BAR_SEC, build_records, merge_records
 from huracan.local.runtime import DAY_S, IDLE_GAP_S, LocalRuntime, ReplayProgress
 from huracan.observability.narrative import interval_text
+from huracan.signals.inputs import RunInputs
+from huracan.signals.inputs import symbol_from_path as symbol_from_path
+from huracan.signals.source import builtin
 from huracan.workspace import RunWorkspace
 
 __all__ = ["DemoOptions", "DemoSummary", "resolve_data_path", "run_demo", "symbol_from_path"]
@@ -47,6 +48,9 @@ class DemoOptions:
     #: where the run is kept (huracan.workspace); None: runs/<UTC timestamp>-<run_name>/
     workspace: Path | None = None
     run_name: str | None = None
+    #: several symbols, the user's signals and settings (``huracan replay --data … --signals … --config …``);
+    #: when given, ``data``/``quotes``/``days``/``symbol`` are already in it
+    inputs: RunInputs | None = None
 
 
 @dataclass
@@ -80,12 +84,6 @@ class DemoSummary:
     records_per_s: float
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def symbol_from_path(path: Path) -> str:
-    """``ftx_BTC-PERP_1m_...csv.gz`` → ``BTC-PERP``; falls back to the file's stem."""
-    m = re.match(r"^[a-z]+_([A-Za-z0-9-]+)_", path.name)
-    return m.group(1) if m else path.name.split(".")[0]
 
 
 def resolve_data_path(data: Path | None) -> Path:
@@ -152,6 +150,21 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
             exits_by_mode.setdefault(t.mode, set()).add(str(t.exit_reason))
     for m in by_mode.values():
         m["win_rate"] = m["wins"] / m["closed"] if m["closed"] else float("nan")
+    by_symbol: dict[str, dict[str, float]] = {}
+    for d in decisions:
+        row = by_symbol.setdefault(d.symbol, dict.fromkeys(_SYMBOL_FIGURES, 0.0))
+        row["decisions"] += 1
+        row["passed"] += bool(d.passed)
+    for t in trades:
+        row = by_symbol.setdefault(t.symbol, dict.fromkeys(_SYMBOL_FIGURES, 0.0))
+        row["shadow_trades"] += 1
+        row["closed"] += t.status == "CLOSED"
+        row["open"] += t.status == "OPEN"
+        row["error"] += t.status == "ERROR"
+        if t.status == "CLOSED" and t.actual_outcome not in (None, "NO_DATA"):
+            row["wins"] += t.actual_outcome == "WIN"
+            row["losses"] += t.actual_outcome == "LOSS"
+            row["net_pnl_bps"] += float(t.shadow_pnl_net_bps or 0.0)
     fired = Counter(name for name, _ in rt.scheduler.fired)
     return DemoSummary(
         data=data,
@@ -183,17 +196,21 @@ def _summarize(rt: LocalRuntime, data: str, profile: str, days: float, progress:
             "exits_by_mode": exits_by_mode,
             "regime_by_detector": sum(n for k, n in sources.items() if k.startswith("detector")),
             "regime_detectors": sorted(k for k in sources if k.startswith("detector")),
+            "by_symbol": by_symbol,
+            "strategies": dict(Counter(str(i.strategy) for i in items)),
         },
     )
 
 
-def _hamilton(rt: LocalRuntime, bars: BarArrays, records: list[Any], profile: str) -> Any:
+_SYMBOL_FIGURES = ("decisions", "passed", "shadow_trades", "closed", "open", "error", "wins", "losses", "net_pnl_bps")
+
+
+def _hamilton(rt: LocalRuntime, bars: BarArrays, records: list[Any], config: Any) -> Any:
     """The Hamilton simulator, configured like a Hamilton deployment: API URL, HMAC key, model bucket."""
     import os
 
     from huracan.adapters.secrets import SecretCache
     from huracan.adapters.settings import AwsSettings
-    from huracan.core.config import load_config
     from huracan.hamilton import HamiltonClient
     from huracan.local.hamilton_sim import HamiltonSimulator
     from huracan.registry import ModelRegistry
@@ -201,7 +218,7 @@ def _hamilton(rt: LocalRuntime, bars: BarArrays, records: list[Any], profile: st
     key = SecretCache(AwsSettings.from_env()).hmac_key(os.environ["HAMILTON_HMAC_SECRET_ARN"])
     registry = ModelRegistry(base_path=f"s3://{os.environ['MODEL_BUCKET']}/models")
     client = HamiltonClient(rt.api.url, key, registry, clock=rt.clock.now, sleep=lambda s: None)
-    return HamiltonSimulator(client, bars, records, load_config(profile))
+    return HamiltonSimulator(client, bars, records, config)
 
 
 def _night_line(n: Any) -> dict[str, Any]:
@@ -225,6 +242,8 @@ def _night_line(n: Any) -> dict[str, Any]:
         "summary": n.summary,
         "reasons": list(n.reasons),
         "job_timings_s": (getattr(n, "session", None) or {}).get("job_timings_s"),
+        # the training set's make-up: rows per source and where the historical signals came from
+        "collect": ((getattr(n, "session", None) or {}).get("steps") or {}).get("collect"),
         "training_timings_s": getattr(n.report, "timings_s", None) if n.report is not None else None,
     }
 
@@ -299,22 +318,49 @@ def _progress_printer(total: int, out: TextIO, nights: Sequence[Any] = ()) -> Ca
 def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     """Replay the data through the local stack and return the figures (also printed by the CLI)."""
     t_start = time.perf_counter()
-    path = resolve_data_path(opts.data)
-    bars: BarArrays = load_minute_bars(path, opts.days, quotes=opts.quotes)
-    symbol = opts.symbol or symbol_from_path(path)
-    ws = _prepare_workspace(opts, symbol)
-    report_dir = opts.report_dir or ws.reports
-    planted = None
-    if opts.planted_edge:
-        from huracan.core.config import load_config
-        from huracan.local.planted_signals import PlantedSignals
+    from huracan.core.config import load_config
 
-        planted = PlantedSignals(config=load_config(opts.profile)).fit(bars)
-        records = planted.records(bars, symbol)
+    planted = None
+    config = opts.inputs.config if opts.inputs is not None else load_config(opts.profile)
+    if opts.inputs is not None:
+        inp = opts.inputs
+        bars_by = inp.bars
+        source = inp.signals if inp.signals is not None else builtin
+        records = merge_records([build_records(b, sym, source(b, sym)) for sym, b in sorted(bars_by.items())])
+        label = (
+            ", ".join(f"{sym}={p}" for sym, p in sorted(inp.paths.items()))
+            if len(bars_by) > 1
+            else str(next(iter(inp.paths.values())))
+        )
+        if inp.signals is not None:
+            label += f" with signals {inp.signals_file.path if inp.signals_file else ''}"
     else:
-        records = build_records(bars, symbol, signals_history(bars))
+        path = resolve_data_path(opts.data)
+        one = load_minute_bars(path, opts.days, quotes=opts.quotes)
+        symbol = opts.symbol or symbol_from_path(path)
+        bars_by = {symbol: one}
+        label = str(path)
+        if opts.planted_edge:
+            from huracan.local.planted_signals import PlantedSignals
+
+            planted = PlantedSignals(config=load_config(opts.profile)).fit(one)
+            records = planted.records(one, symbol)
+        else:
+            records = build_records(one, symbol, builtin(one, symbol))
+    # The Hamilton simulator trades one symbol (the first): its harsher fills need that symbol's bars
+    first_symbol = sorted(bars_by)[0]
+    bars = bars_by[first_symbol]
+    user_signals = opts.inputs is not None and opts.inputs.signals is not None
+    ws = _prepare_workspace(opts, "+".join(sorted(bars_by)))
+    report_dir = opts.report_dir or ws.reports
     nights: list[Any] = []
-    params = {"HuracanProfile": opts.profile, "SchedulesEnabled": "true"}
+    params = {"HuracanProfile": config.profile, "SchedulesEnabled": "true"}
+    if opts.inputs is not None and opts.inputs.config_path is not None:
+        # the functions read the same file, as a deployed stack's do (HuracanConfig → HURACAN_CONFIG)
+        params["HuracanConfig"] = str(Path(opts.inputs.config_path).resolve())
+    if user_signals:
+        # the user's signals are what the engine learns from: no built-in signals anywhere in the stack
+        params["StrategiesEnabled"] = "false"
     report_dir.mkdir(parents=True, exist_ok=True)
     log_path = report_dir / "lambda-logs.jsonl"
     # The functions log (Powertools JSON) and emit EMF metrics on stdout, as in Lambda; locally that stream
@@ -327,21 +373,29 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         print(f"Local stack from template.yaml on {rt.aws.endpoint}; stand-ins:", file=out)
         for line in rt.stack.describe() if rt.stack else []:
             print(f"  - {line}", file=out)
-        hamilton = _hamilton(rt, bars, records, opts.profile)
+        if user_signals:
+            _load_signal_history(opts.inputs, out)
+        hamilton = _hamilton(rt, bars, [r for r in records if r.partition_key == first_symbol], config)
         rt.window_hooks.append(hamilton.on_window)
         from huracan.learning.nightly import container_task
 
         # The nightly Fargate task, run in-process at each virtual midnight with the task definition's env.
+        # Its historical signals: the planted source, the built-in strategies, or (StrategiesEnabled=false)
+        # the user's signal history it reads from the bucket, as on a deployed stack.
         rt.container_tasks["TrainingCluster"] = container_task(
-            rt, signal_source=planted if planted is not None else signals_history, on_result=nights.append
+            rt, signal_source=planted if planted is not None else None, on_result=nights.append
         )
         on_progress = _progress_printer(len(records), sys.stderr, nights) if opts.progress else None
         progress = rt.replay(records, on_progress=on_progress)
         # Timers whose window ends after the data stay OPEN (reported), rather than resolving on a guess.
         rt.finish(records[-1].publish_at)
-        days, span_days = bar_days(bars)
-        summary = _summarize(rt, str(path), opts.profile, days, progress)
+        days, span_days = _days_of(bars_by)
+        summary = _summarize(rt, label, config.profile, days, progress)
         summary.extra["span_days"] = span_days
+        summary.extra["config_version"] = config.version
+        if opts.inputs is not None:
+            summary.notes += opts.inputs.notes
+            summary.extra["signals_outside_span"] = opts.inputs.outside_span
         summary.extra["handler_path_records_per_s"] = rt.drained / rt.drain_s if rt.drain_s else 0.0
         summary.extra["wall_breakdown_s"] = {
             "stream -> evaluate_signals": rt.drain_s,
@@ -359,11 +413,11 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         t_keep = time.perf_counter()
         summary.extra["run"] = keep_run(
             ws,
-            bars={symbol: bars},
+            bars=bars_by,
             sessions=summary.extra["nights"],
-            extra={"data": str(path), "profile": opts.profile, "hamilton": asdict(hamilton.stats)},
+            extra={"data": label, "profile": config.profile, "hamilton": asdict(hamilton.stats)},
         )
-    summary.bars = len(bars)
+    summary.bars = sum(len(b) for b in bars_by.values())
     summary.extra["lambda_log"] = str(log_path)
     summary.extra["report_dir"] = str(report_dir)
     (report_dir / "training_sessions.json").write_text(
@@ -376,10 +430,34 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
     return summary
 
 
+def _days_of(bars_by: dict[str, BarArrays]) -> tuple[float, float]:
+    """(days of data of the longest symbol, calendar days from the first bar of any to the end of the last)."""
+    per = [bar_days(b) for b in bars_by.values()]
+    first = min(int(b.ts[0]) for b in bars_by.values() if len(b))
+    last = max(int(b.ts[-1]) for b in bars_by.values() if len(b))
+    return max(d for d, _ in per), (last - first + BAR_SEC) / 86400
+
+
 def _prepare_workspace(opts: DemoOptions, symbol: str) -> RunWorkspace:
     """The run's workspace, made before the stack starts so a folder that already holds a run is refused first."""
     name = opts.run_name or ("planted-edge" if opts.planted_edge else symbol)
     return RunWorkspace.prepare(opts.workspace, name)
+
+
+def _load_signal_history(inputs: RunInputs | None, out: TextIO) -> None:
+    """The user's signals into the stack's signal archive, as ``huracan backfill --signals`` does.
+
+    The nightly job then reads them as its historical rows (``StrategiesEnabled=false``): only signals
+    whose outcome window has ended by the run time are labelled, so nothing from the future trains it.
+    """
+    import os
+
+    from huracan.adapters.signal_archive import SignalArchive
+
+    assert inputs is not None and inputs.signals is not None
+    rows = [s for sigs in inputs.signals.by_symbol.values() for s in sigs]
+    written = SignalArchive(os.environ["MODEL_BUCKET"]).put(rows)
+    print(f"  signal history: {len(rows):,} signals in {len(written)} day partition(s) of the bucket", file=out)
 
 
 def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
@@ -387,6 +465,8 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
     p = print
     p("", file=out)
     p(f"Huracan demo — {s.data}", file=out)
+    if s.extra.get("config_version"):
+        p(f"  settings version {s.extra['config_version']} (stored on every decision and shadow trade)", file=out)
     p(
         f"  profile {s.profile}: {_days_text(s)}, {s.bars:,} bars, {s.records_sent:,} records in {s.wall_s:.0f} s "
         f"({s.records_per_s:,.0f} records/s through the whole stack, "
@@ -418,6 +498,15 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
             f"(W {int(m['wins'])} / L {int(m['losses'])} / BE {int(m['breakeven'])})  gross P&L {m['pnl_bps']:+.0f} bps",
             file=out,
         )
+    by_symbol = s.extra.get("by_symbol") or {}
+    if len(by_symbol) > 1:
+        for sym, f in sorted(by_symbol.items()):
+            p(
+                f"    {sym:<12} decisions {int(f['decisions']):>5}  passed {int(f['passed']):>5}  "
+                f"shadow trades {int(f['shadow_trades']):>5} (closed {int(f['closed'])}, open {int(f['open'])}, "
+                f"error {int(f['error'])})  W {int(f['wins'])} / L {int(f['losses'])}  net {f['net_pnl_bps']:+.0f} bps",
+                file=out,
+            )
     gates = sorted(s.gates_seen_passing | s.gates_seen_blocking)
     never = [g for g in gates if g not in s.gates_seen_passing or g not in s.gates_seen_blocking]
     p(

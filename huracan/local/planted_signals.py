@@ -204,8 +204,10 @@ class PlantedSignals:
         )
         return signals, PlantedTruth(self.strength, self.feature, idx.astype(np.int64), p, take_winner)
 
-    def __call__(self, bars: BarArrays) -> StrategySignals:
-        """The planted signals on ``bars`` (same shape as ``signals_history``), in time order."""
+    name = "planted_edge"
+
+    def __call__(self, bars: BarArrays, symbol: str = "") -> StrategySignals:
+        """The planted signals on ``bars`` (a signal source, :mod:`huracan.signals`), in time order."""
         return self._plant(bars)[0]
 
     def truth(self, bars: BarArrays) -> PlantedTruth:

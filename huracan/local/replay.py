@@ -14,9 +14,17 @@ from typing import Any
 
 from huracan.core.bars import BarArrays
 from huracan.core.strategies import StrategySignals, signal_id_for, signals_history
-from huracan.core.timeutil import from_epoch_s
+from huracan.core.timeutil import epoch_s, from_epoch_s
 
-__all__ = ["BAR_SEC", "StreamRecord", "build_records", "chunk_by_time", "put_records"]
+__all__ = [
+    "BAR_SEC",
+    "StreamRecord",
+    "build_records",
+    "chunk_by_time",
+    "merge_records",
+    "put_records",
+    "signal_payload",
+]
 
 BAR_SEC = 60
 _PUT_LIMIT = 500  # Kinesis PutRecords accepts at most 500 records per call
@@ -51,37 +59,66 @@ def _bar_payload(bars: BarArrays, i: int, symbol: str) -> dict[str, Any]:
     return payload
 
 
+def signal_payload(
+    sig: StrategySignals, j: int, bars: BarArrays, symbol: str, bar_sec: int = BAR_SEC
+) -> dict[str, Any]:
+    """Signal ``j`` as a stream record: its own id, time, price and features when it has them (a user's)."""
+    k = int(sig.bar_idx[j])
+    at = int(bars.ts[k]) + bar_sec
+    payload: dict[str, Any] = {
+        "type": "signal",
+        "signal_id": sig.signal_id[j] if sig.signal_id is not None else signal_id_for(sig.strategy[j], symbol, at),
+        "symbol": symbol,
+        "ts": sig.ts[j] if sig.ts is not None else from_epoch_s(at),
+        "side": sig.side[j],
+        "mode": sig.mode[j],
+        "confidence": float(sig.confidence[j]),
+        "price": float(sig.price[j]) if sig.price is not None else float(bars.close[k]),
+        "strategy": sig.strategy[j],
+    }
+    if sig.features is not None and sig.features[j]:
+        payload["features"] = sig.features[j]
+    return payload
+
+
 def build_records(
     bars: BarArrays, symbol: str, signals: StrategySignals | None = None, bar_sec: int = BAR_SEC
 ) -> list[StreamRecord]:
-    """Every bar and signal of a history as stream records, in publish order."""
+    """Every bar and signal of a history as stream records, in publish order.
+
+    A bar is published at its close; a signal at its ``ts`` (rounded up to the second), after the bars
+    that closed by then, so nothing on the stream is from the future.
+    """
     sig = signals_history(bars) if signals is None else signals
-    by_bar: dict[int, list[int]] = {}
-    for j, k in enumerate(sig.bar_idx.tolist()):
-        by_bar.setdefault(k, []).append(j)
-    out: list[StreamRecord] = []
-    for i in range(len(bars)):
-        at = int(bars.ts[i]) + bar_sec
-        out.append(StreamRecord(at, symbol, _bar_payload(bars, i, symbol)))
-        for j in by_bar.get(i, ()):
-            out.append(
-                StreamRecord(
-                    at,
-                    symbol,
-                    {
-                        "type": "signal",
-                        "signal_id": signal_id_for(sig.strategy[j], symbol, at),
-                        "symbol": symbol,
-                        "ts": from_epoch_s(at),
-                        "side": sig.side[j],
-                        "mode": sig.mode[j],
-                        "confidence": float(sig.confidence[j]),
-                        "price": float(bars.close[i]),
-                        "strategy": sig.strategy[j],
-                    },
-                )
-            )
-    return out
+    out: list[StreamRecord] = [
+        StreamRecord(int(bars.ts[i]) + bar_sec, symbol, _bar_payload(bars, i, symbol)) for i in range(len(bars))
+    ]
+    if len(sig) == 0:
+        return out
+    sigs = [
+        StreamRecord(
+            math.ceil(epoch_s(p["ts"])) if sig.ts is not None else int(bars.ts[int(sig.bar_idx[j])]) + bar_sec,
+            symbol,
+            p,
+        )
+        for j in range(len(sig))
+        for p in (signal_payload(sig, j, bars, symbol, bar_sec),)
+    ]
+    return merge_records([out, sigs])
+
+
+def merge_records(streams: Sequence[Sequence[StreamRecord]]) -> list[StreamRecord]:
+    """Records of several symbols (or bars and signals) interleaved in publish order; bars first on a tie.
+
+    Stable, so each input's own order is kept: a symbol's records stay in order on its partition key.
+    """
+    tagged = [
+        (r.publish_at, 0 if r.payload.get("type") == "bar" else 1, n, i, r)
+        for n, stream in enumerate(streams)
+        for i, r in enumerate(stream)
+    ]
+    tagged.sort(key=lambda t: t[:4])
+    return [t[4] for t in tagged]
 
 
 def chunk_by_time(records: Sequence[StreamRecord], seconds: int) -> Iterator[tuple[int, list[StreamRecord]]]:

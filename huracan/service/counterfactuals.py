@@ -36,7 +36,7 @@ from typing import Protocol
 import numpy as np
 
 from huracan.core.barriers import EXIT_REASONS, NO_DATA_KINDS, REASON_NO_DATA, label_events
-from huracan.core.bars import BarArrays
+from huracan.core.bars import BarArrays, entry_time
 from huracan.core.config import EngineConfig
 from huracan.core.costs import CostModel
 from huracan.core.counterfactual import GatePerformance, SignalOutcome, gate_performance
@@ -169,7 +169,7 @@ def resolve_counterfactuals(
             if out is not None:
                 run.already_labelled += 1
                 continue
-            if int(epoch_s(rec.ts)) + config.mode(rec.mode).timeout_sec > until:
+            if entry_time(epoch_s(rec.ts), BAR_SEC) + config.mode(rec.mode).timeout_sec > until:
                 run.not_due += 1
                 continue
             due.append(rec)
@@ -180,7 +180,7 @@ def resolve_counterfactuals(
     labelled: list[SignalOutcome] = []
     for (symbol, mode_name), recs in sorted(groups.items()):
         mode = config.mode(mode_name)
-        t0 = np.array([int(epoch_s(r.ts)) for r in recs], dtype=np.int64)
+        t0 = np.array([entry_time(epoch_s(r.ts), BAR_SEC) for r in recs], dtype=np.int64)
         t_end = t0 + mode.timeout_sec
         start, end = from_epoch_s(int(t0.min())), from_epoch_s(int(t_end.max()) + BAR_SEC)
         history = layered_bars(sources, symbol, start, end)

@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from huracan.adapters.errors import AlreadyExists, TransientError
 from huracan.core.barriers import Barriers, barrier_prices
-from huracan.core.bars import BarArrays, FloatArray
+from huracan.core.bars import BarArrays, FloatArray, entry_time
 from huracan.core.config import EngineConfig
 from huracan.core.costs import CostModel
 from huracan.core.features import (
@@ -141,8 +141,12 @@ def _clean(x: float) -> float | None:
     return float(x) if math.isfinite(float(x)) else None
 
 
-def _features_json(row: FloatArray) -> str:
-    return json.dumps({name: _clean(v) for name, v in zip(MODEL_FEATURES, row.tolist(), strict=True)}, sort_keys=True)
+def _features_json(row: FloatArray, extra: Mapping[str, float] | None = None) -> str:
+    """The model row by name, plus the user's declared extra features (kept with the decision for training)."""
+    doc = {name: _clean(v) for name, v in zip(MODEL_FEATURES, row.tolist(), strict=True)}
+    for name, v in (extra or {}).items():
+        doc.setdefault(name, _clean(v))
+    return json.dumps(doc, sort_keys=True)
 
 
 @dataclass
@@ -187,6 +191,22 @@ class _Slot:
 def _shard_of(raw: Mapping[str, Any]) -> str:
     event_id = str(raw.get("eventID") or "")
     return event_id.split(":", 1)[0] if ":" in event_id else event_id
+
+
+def _signal_ready(sig: Signal, history: BarArrays, end: int, extra_features: Sequence[str]) -> Signal | str:
+    """The signal with its price (a user's may omit it), or why it cannot be evaluated (a permanent reason).
+
+    Without a price the signal enters at the last close known at its ts: the close of the bar that ended
+    by then. A declared extra feature the signal does not carry parks it: the model needs every input.
+    """
+    missing = [f for f in extra_features if f not in (sig.features or {})]
+    if missing:
+        return f"features: declared extra feature(s) {missing} missing from signal {sig.signal_id}"
+    if sig.price is not None:
+        return sig
+    if end == 0:
+        return f"price: signal {sig.signal_id} has no price and no bar of {sig.symbol} closed by {sig.ts}"
+    return sig.model_copy(update={"price": float(history.close[end - 1])})
 
 
 def _concat(parts: Sequence[BarArrays]) -> BarArrays:
@@ -332,9 +352,17 @@ class SignalService:
         own = _bars_to_arrays(sorted(batch.bars_by_symbol.get(symbol, []), key=lambda b: b.ts))
         own = _concat([own])
         first_t = min(int(epoch_s(s.ts)) for s in signals)
+        last_t = max(epoch_s(s.ts) for s in signals)
         have = int(np.searchsorted(own.ts, first_t, side="left"))
-        if have >= WINDOW:
+        # signals sent on their own (``huracan publish``) may span more than the batch's bars: their bars are
+        # stored already, so read them up to the last signal, or later signals would see stale bars
+        covered = len(own) > 0 and int(own.ts[-1]) + BAR_SEC >= last_t
+        if have >= WINDOW and covered:
             return own
+        if not covered:
+            span = int((last_t - first_t) // BAR_SEC) + 2
+            stored = self.store.bars_before(symbol, from_epoch_s(math.floor(last_t) + 1), WINDOW + span)
+            return _concat([stored, own])
         cutoff = first_t if len(own) == 0 else min(first_t, int(own.ts[0]))
         stored = self.store.bars_before(symbol, from_epoch_s(cutoff), WINDOW)
         return _concat([stored, own])
@@ -363,8 +391,13 @@ class SignalService:
                 batch.park_later(slots, f"price history unavailable: {type(exc).__name__}: {exc}")
                 continue
             for s, sig in zip(slots, sigs, strict=True):
-                end = int(np.searchsorted(history.ts, int(epoch_s(sig.ts)), side="left"))
-                ready.append((s, sig, history.slice(max(0, end - WINDOW), end)))
+                # bars that CLOSED at or before the signal's ts (open + bar <= ts): never a bar still forming
+                end = int(np.searchsorted(history.ts, epoch_s(sig.ts) - BAR_SEC, side="right"))
+                checked = _signal_ready(sig, history, end, self.config.extra_features)
+                if isinstance(checked, str):
+                    batch.park_later([s], checked)
+                    continue
+                ready.append((s, checked, history.slice(max(0, end - WINDOW), end)))
         if not ready:
             return
         bar_feats = features_windows(BarWindows.from_bars([h for _, _, h in ready]))
@@ -429,6 +462,8 @@ class SignalService:
         )
         plain = decision.to_item()
         t = int(epoch_s(sig.ts))
+        if sig.price is None:  # _signal_ready prices every signal first; this only guards the type
+            raise ValueError(f"signal {sig.signal_id} has no price")
         shadow_id = shadow_id_for(sig.signal_id) if decision.passed else None
         rec = DecisionRecord(
             signal_id=sig.signal_id,
@@ -440,7 +475,7 @@ class SignalService:
             strategy=sig.strategy,
             confidence=sig.confidence,
             price=sig.price,
-            features_json=_features_json(row),
+            features_json=_features_json(row, sig.features),
             gates=plain["gates"],
             passed=decision.passed,
             blocked_by=decision.blocked_by,
@@ -469,10 +504,10 @@ class SignalService:
         feats = json.loads(rec.features_json)
         raw_spread = feats.get("spread_bps")
         spread = self.costs.effective_spread_bps(float("nan") if raw_spread is None else float(raw_spread))
-        tp, sl = barrier_prices(sig.price, sig.side, Barriers.from_mode(mode))
-        t = int(epoch_s(sig.ts))
+        tp, sl = barrier_prices(rec.price, sig.side, Barriers.from_mode(mode))
+        t = entry_time(epoch_s(sig.ts), BAR_SEC)  # the first bar boundary at or after ts (= ts for a bar close)
         fill = {
-            "signal_price": sig.price,
+            "signal_price": rec.price,
             "spread_bps": spread,
             "spread_source": "default"
             if raw_spread is None
@@ -480,7 +515,7 @@ class SignalService:
             "slippage_bps_per_side": self.costs.slippage_bps(spread),
             "fee_bps_per_side": self.costs.fee_bps_per_side,
             "round_trip_cost_bps": self.costs.round_trip_cost_bps(spread),
-            "entry_fill_price": self.costs.entry_fill_price(sig.price, sig.side, spread),
+            "entry_fill_price": self.costs.entry_fill_price(rec.price, sig.side, spread),
             "entry_price_is": "signal_price",
             "tp_bps": mode.tp_bps,
             "sl_bps": mode.sl_bps,
@@ -497,7 +532,7 @@ class SignalService:
             mode=sig.mode,
             side=sig.side,
             strategy=sig.strategy,
-            entry_price=sig.price,
+            entry_price=rec.price,
             tp_price=tp,
             sl_price=sl,
             timeout_at=from_epoch_s(t + mode.timeout_sec),

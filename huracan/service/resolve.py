@@ -38,7 +38,7 @@ import numpy as np
 
 from huracan.adapters.errors import NotOpen, TransientError
 from huracan.core.barriers import Barriers, first_touch
-from huracan.core.bars import BarArrays
+from huracan.core.bars import BarArrays, entry_time
 from huracan.core.config import EngineConfig
 from huracan.core.outcomes import ShadowOutcome, shadow_outcome
 from huracan.core.timeutil import epoch_s, from_epoch_s
@@ -116,7 +116,8 @@ def terms_of(trade: ShadowTradeRecord, config: EngineConfig) -> TradeTerms:
     """The trade's own terms (recorded at open), with the settings only for what the trade does not carry."""
     mode = config.mode(trade.mode)
     fill = trade.fill_assumptions
-    entry_ts = int(epoch_s(trade.ts))
+    # a user's signal between bar boundaries enters at the next one (core.bars.entry_time)
+    entry_ts = entry_time(epoch_s(trade.ts), int(_number(fill, "bar_sec", _DEFAULT_BAR_SEC)))
     timeout_sec = int(epoch_s(trade.timeout_at)) - entry_ts
     barriers = Barriers(
         tp_bps=_number(fill, "tp_bps", mode.tp_bps),

@@ -40,6 +40,7 @@ GLOBAL_ENV: dict[str, str] = {
     "MODEL_SIGNING_KEY_ID": "ModelSigningKey",
     "HAMILTON_HMAC_SECRET_ARN": "HamiltonHmacSecret",
     "HURACAN_PROFILE": "HuracanProfile",
+    "HURACAN_CONFIG": "HuracanConfig",
 }
 
 FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -291,6 +292,10 @@ def test_nightly_training_runs_the_fargate_task(template: dict[str, Any]) -> Non
     for name in ("SHADOW_TRADES_TABLE", "TRADES_TABLE", "DECISIONS_TABLE", "PRICES_TABLE", "MODEL_BUCKET"):
         assert env[name] == {"Ref": GLOBAL_ENV[name]}
     assert env["MODEL_SIGNING_KEY_ID"] == {"Ref": "ModelSigningKey"}
+    # the user's settings file and whether the strategies run reach the training too: a stack fed by the
+    # user's own signals must not train on built-in ones (issue 15)
+    assert env["HURACAN_CONFIG"] == {"Ref": "HuracanConfig"}
+    assert env["STRATEGIES_ENABLED"] == {"Ref": "StrategiesEnabled"}
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "TrainingLogGroup"}
 
 

@@ -138,6 +138,19 @@ def test_each_minute_publishes_the_closed_bar_and_the_same_signals_as_the_replay
     assert len(got) > 5
 
 
+def test_with_the_strategies_disabled_ingest_publishes_bars_only(exchange, stream) -> None:
+    # Given the same minutes that made the built-in strategies fire above, on a stack fed by the user's signals
+    ex, url = exchange
+    source = BinanceKlines(url, backoff_s=0.0)
+    fired = {int(k) for k in signals_history(ex.bars).bar_idx if 40 <= k < 400}
+    assert fired
+    for i in range(40, 400):
+        ingest_minute(from_epoch_s(int(ex.bars.ts[i]) + 60), ["BTC-PERP"], source, stream, strategies_enabled=False)
+    # Then every bar is published and not one built-in signal
+    out = _published()
+    assert [r["type"] for r in out] == ["bar"] * 360
+
+
 def test_rate_limit_and_server_errors_are_retried_without_duplicates(exchange, stream) -> None:
     ex, url = exchange
     ex.failures = [429, 503, 500]

@@ -41,6 +41,7 @@ from huracan.registry.registry import ModelRegistry
 from huracan.service.entities import DecisionOutcome, DecisionRecord
 from huracan.service.evaluate import shadow_id_for
 from huracan.serving.onnx_export import onnx_artifacts
+from huracan.signals.source import SignalSource, builtin
 from tests.integration._stack import aws_endpoint, create_resources
 
 SYMBOL = "BTC-PERP"
@@ -202,7 +203,7 @@ def build_world(endpoint: str, bars: BarArrays, source: Callable[[BarArrays], St
     return World(settings=settings, bucket=bucket, queue_url=queue_url, signals=decisions, trade_ids=trade_ids)
 
 
-def _night(world: World, source: Callable[[BarArrays], StrategySignals], **kw: Any) -> NightlyResult:
+def _night(world: World, source: SignalSource, **kw: Any) -> NightlyResult:
     ports = ports_from_settings(world.settings, registry=kw.pop("registry", world.registry()))
     return run_nightly(EVENT_TIME, world.settings, ports=ports, training=kw.pop("training", FAST), signal_source=source)
 
@@ -210,7 +211,7 @@ def _night(world: World, source: Callable[[BarArrays], StrategySignals], **kw: A
 @pytest.fixture(scope="module")
 def no_edge(endpoint: str, ftx_month: BarArrays) -> tuple[World, NightlyResult]:
     world = build_world(endpoint, ftx_month, signals_history)
-    return world, _night(world, signals_history)
+    return world, _night(world, builtin)
 
 
 @pytest.fixture(scope="module")

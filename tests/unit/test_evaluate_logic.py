@@ -322,3 +322,53 @@ def test_sdk_errors_map_to_domain_errors(exc, conflict, expected):
     with pytest.raises(expected) as got, translate_errors("op", conflict=conflict):
         raise exc
     assert got.value.__cause__ is exc
+
+
+def test_signals_sent_alone_each_see_their_own_bars_and_get_the_last_close_as_price(ftx_month):
+    # Given the bars already stored and a batch of signals alone, spanning two hours, without prices
+    store = FakeStore(history=ftx_month)
+    svc = make(store)
+    ks = [2000, 2030, 2060, 2120]
+    sigs = [{k2: v for k2, v in signal(ftx_month, k).items() if k2 != "price"} for k in ks]
+    failed, _ = run(svc, [rec(i, s) for i, s in enumerate(sigs)])
+    assert failed == []
+    history = features_history(ftx_month)
+    for k, s in zip(ks, sigs, strict=True):
+        d = store.decisions[s["signal_id"]]
+        # Then each signal's features are those of the bar that closed at its ts, not of the batch's first
+        feats = json.loads(d.features_json)
+        np.testing.assert_allclose([feats[n] for n in BAR_FEATURES], history[k], rtol=1e-9, atol=1e-9)
+        # and it is priced at that bar's close (the last price known at its ts)
+        assert d.price == float(ftx_month.close[k])
+
+
+def test_a_signal_between_bar_closes_sees_only_closed_bars_and_enters_at_the_next_boundary(ftx_month):
+    k = _passing_index(ftx_month)
+    store = FakeStore(history=ftx_month)
+    svc = make(store)
+    sig = {**signal(ftx_month, k), "ts": from_epoch_s(int(ftx_month.ts[k]) + 60 + 25), "signal_id": "mid-bar"}
+    failed, _ = run(svc, [rec(1, sig)])
+    assert failed == []
+    d = store.decisions["mid-bar"]
+    feats = json.loads(d.features_json)
+    # the bar that opened at ts[k] + 60 was still forming at ts: its close is not in the features
+    np.testing.assert_allclose([feats[n] for n in BAR_FEATURES], features_history(ftx_month)[k], rtol=1e-9)
+    assert d.passed  # the same features as the signal at bar k's close, which passes
+    trade = store.trades[shadow_id_for("mid-bar")]
+    assert trade.ts == sig["ts"]
+    entry = int(ftx_month.ts[k]) + 120  # the first bar boundary after ts
+    assert epoch_s(trade.timeout_at) == entry + load_config("demo").mode("scalp").timeout_sec
+
+
+def test_a_declared_extra_feature_is_stored_and_a_missing_one_parks_the_signal(ftx_month):
+    store, dlq = FakeStore(history=ftx_month), FakeDlq()
+    svc = make(store, dlq)
+    svc.config = load_config("demo").model_copy(update={"extra_features": ("imbalance",)})
+    with_it = {**signal(ftx_month, 3000), "features": {"imbalance": -0.25}}
+    without = {**signal(ftx_month, 3010), "signal_id": "no-feature"}
+    failed, _ = run(svc, [rec(1, with_it), rec(2, without)])
+    assert failed == []
+    assert json.loads(store.decisions[with_it["signal_id"]].features_json)["imbalance"] == -0.25
+    assert "no-feature" not in store.decisions
+    (parked,) = dlq.parked
+    assert "imbalance" in parked.reason and "missing" in parked.reason

@@ -56,10 +56,26 @@ def test_missing_bar_field_is_named(field: str) -> None:
     assert err.field == field and field in err.reason
 
 
-@pytest.mark.parametrize("field", ["signal_id", "side", "mode", "confidence", "price", "strategy"])
+@pytest.mark.parametrize("field", ["symbol", "ts", "side", "mode", "confidence"])
 def test_missing_signal_field_is_named(field: str) -> None:
     err = _reject({k: v for k, v in SIGNAL.items() if k != field})
     assert err.field == field and field in err.reason
+
+
+def test_optional_signal_fields_get_their_documented_defaults() -> None:
+    # Given a signal without signal_id, price and strategy (a user's row may leave them out)
+    bare = {k: v for k, v in SIGNAL.items() if k not in ("signal_id", "price", "strategy")}
+    # When it is parsed, twice
+    a, b = parse_record(json.dumps(bare)), parse_record(json.dumps(bare))
+    # Then the id is derived from symbol, ts, side and strategy, the same both times; price stays unknown
+    assert isinstance(a, Signal) and isinstance(b, Signal)
+    assert a.signal_id == b.signal_id == "user.ETH-USD.20220103T140600Z.long"
+    assert a.strategy == "user" and a.price is None
+    short = parse_record(json.dumps({**bare, "side": "short"}))
+    assert isinstance(short, Signal) and short.signal_id != a.signal_id
+    # epoch milliseconds are the same instant as the ISO time
+    ms = parse_record(json.dumps({**bare, "ts": 1641218760000}))
+    assert isinstance(ms, Signal) and ms.ts == "2022-01-03T14:06:00Z" and ms.signal_id == a.signal_id
 
 
 @pytest.mark.parametrize(("record", "field"), [(BAR, "open"), (BAR, "close"), (SIGNAL, "price")])
