@@ -72,7 +72,10 @@ def _edge_signals(path: Path, *, shuffle: bool) -> pd.DataFrame:
     return frame
 
 
-def _replay(tmp: Path, name: str, *, shuffle: bool) -> tuple[pd.DataFrame, list[dict[str, Any]], str]:
+Run = tuple[pd.DataFrame, list[dict[str, Any]], str, Path]
+
+
+def _replay(tmp: Path, name: str, *, shuffle: bool) -> Run:
     signals = _edge_signals(tmp / f"{name}.csv", shuffle=shuffle)
     (tmp / "mine.toml").write_text(CONFIG, "utf-8")
     reports = tmp / f"reports-{name}"
@@ -93,7 +96,8 @@ def _replay(tmp: Path, name: str, *, shuffle: bool) -> tuple[pd.DataFrame, list[
             "--report-dir",
             str(reports),
             "--no-progress",
-            # LEAD: add "--workspace", str(tmp / f"ws-{name}") here when the workspace lands (issue 15 item 6)
+            "--workspace",
+            str(tmp / f"ws-{name}"),
         ],
         capture_output=True,
         text=True,
@@ -102,17 +106,24 @@ def _replay(tmp: Path, name: str, *, shuffle: bool) -> tuple[pd.DataFrame, list[
     )
     assert done.returncode == 0, done.stderr[-3000:]
     nights = json.loads((reports / "training_sessions.json").read_text("utf-8"))
-    return signals, nights, done.stdout
+    return signals, nights, done.stdout, tmp / f"ws-{name}"
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """A new process: what the run kept must be readable after the replay's process has exited."""
+    return subprocess.run(
+        [sys.executable, "-m", "huracan.cli", *argv], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]], str]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     tmp = tmp_path_factory.mktemp("edge")
     return {"edge": _replay(tmp, "edge", shuffle=False), "shuffled": _replay(tmp, "shuffled", shuffle=True)}
 
 
 def test_the_confidence_carries_a_real_edge_and_the_shuffle_removes_it(runs: dict[str, Any]) -> None:
-    for name, (frame, _, _) in runs.items():
+    for name, (frame, _, _, _) in runs.items():
         low, high = frame[frame.confidence < 0.45], frame[frame.confidence > 0.7]
         gap = high._agree.mean() - low._agree.mean()
         assert len(low) > 200 and len(high) > 200 and len(frame) >= 1000
@@ -123,19 +134,24 @@ def test_the_confidence_carries_a_real_edge_and_the_shuffle_removes_it(runs: dic
 
 
 def test_the_edge_is_published_and_the_shuffled_confidence_is_not(runs: dict[str, Any]) -> None:
-    _, nights, out = runs["edge"]
+    _, nights, out, ws = runs["edge"]
     published = [n for n in nights if n["status"] == "published"]
     assert published, [(n["day"], n["status"], n["reasons"]) for n in nights]
     assert all(n["model_id"] for n in published)
     assert "published" in out
-    # LEAD: after the process exited, `huracan models --base-path W/models list` shows published[0]["model_id"]
-    # and `verify` passes (the workspace, issue 15 item 6) — assert it here when the workspace lands.
-    _, shuffled_nights, _ = runs["shuffled"]
+    # after the replay's process has exited, its workspace's registry lists the model and verifies it
+    listed = _cli("models", "--base-path", str(ws / "models"), "list")
+    assert listed.returncode == 0, listed.stderr
+    model_id = published[0]["model_id"]
+    assert model_id in listed.stdout
+    verified = _cli("models", "--base-path", str(ws / "models"), "verify", model_id)
+    assert verified.returncode == 0, verified.stderr + verified.stdout
+    _, shuffled_nights, _, _ = runs["shuffled"]
     assert shuffled_nights and not [n for n in shuffled_nights if n["status"] == "published"]
 
 
 def test_the_nightly_training_set_holds_only_the_users_signals(runs: dict[str, Any]) -> None:
-    for frame, nights, _ in runs.values():
+    for frame, nights, _, _ in runs.values():
         trained = [n for n in nights if n["n_samples"]]
         assert trained
         for n in trained:
