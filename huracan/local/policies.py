@@ -84,6 +84,9 @@ def _localize_statement(st: dict[str, Any]) -> list[dict[str, Any]]:
     if resolved:
         out.append({**base, "Action": resolved})
     if unresolved:
+        # moto names CloudWatch's actions by its endpoint prefix ("monitoring:PutMetricData"), AWS by the
+        # service ("cloudwatch:PutMetricData"): grant both, or the training task's metric is refused locally
+        unresolved += [f"monitoring:{a.split(':', 1)[1]}" for a in unresolved if a.lower().startswith("cloudwatch:")]
         widened = {**base, "Action": unresolved, "Resource": "*"}
         if "Sid" in base:
             widened["Sid"] = f"{base['Sid']}Local"
