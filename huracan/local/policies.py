@@ -13,6 +13,8 @@ exactly these ways, and nowhere else:
 - an Allow statement's actions on services moto cannot resolve keep their actions but get ``Resource: "*"``
   (split from the statement's S3/SQS/IAM/STS actions, which keep their ARNs and are enforced as on AWS);
 - conditions are dropped from Allow statements (the action stays granted, without the condition);
+- a CloudWatch action is granted under moto's name for the service too (``monitoring:PutMetricData`` beside
+  ``cloudwatch:PutMetricData``): moto checks the endpoint prefix, AWS the service name;
 - a Deny statement on an unresolvable service, or with a condition, is dropped (it could never match);
 - AWS managed policies (SAM's AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess,
   AWSLambdaKinesisExecutionRole) are not attached: the emulator has no copy of them, and what they grant
