@@ -48,6 +48,15 @@ from huracan.registry.model import (
     model_id_for,
     sha256_hex,
 )
+from huracan.registry.pointer import (
+    DELIBERATE_DOWNGRADES,
+    HISTORY_FOLDER,
+    LATEST_FILE,
+    LatestPointer,
+    history_key,
+    parse_pointer,
+    signed_pointer_bytes,
+)
 from huracan.registry.signing import LocalKeySigner, PublicKeyVerifier, Signer
 from huracan.registry.store import BlobStore, LocalStore, open_store
 
@@ -69,9 +78,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
-LATEST_FILE = "latest.json"
 MANIFEST_SCHEMA = "huracan.model_card/1"
-LATEST_SCHEMA = "huracan.latest/1"
 LOCAL_KEY_PATH = ".signing/model_signing_key.pem"
 #: A folder copied from another registry holds its publisher's public key here (huracan.registry.mirror).
 PUBLIC_KEY_PATH = ".signing/public_key.pem"
@@ -149,33 +156,6 @@ def _library_versions() -> dict[str, str | None]:
 
 
 @dataclass(frozen=True, slots=True)
-class LatestPointer:
-    """The parsed ``latest.json``; ``previous`` lists earlier champions, most recent first (for rollback)."""
-
-    name: str
-    model_id: str
-    version: int
-    manifest_sha256: str
-    previous: tuple[str, ...] = ()
-    reason: str = "register"
-
-    def to_bytes(self, manifest: Mapping[str, Any]) -> bytes:
-        return _dump(
-            {
-                "schema": LATEST_SCHEMA,
-                "name": self.name,
-                "model_id": self.model_id,
-                "version": self.version,
-                "manifest_sha256": self.manifest_sha256,
-                "created_at": manifest.get("created_at"),
-                "stage": manifest.get("stage"),
-                "reason": self.reason,
-                "previous": list(self.previous),
-            }
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class ModelSummary:
     """One line of ``huracan models list`` (read from the manifest, not verified)."""
 
@@ -228,6 +208,8 @@ class ModelRegistry:
         self._extra_artifacts = extra_artifacts
         self._loaded: dict[str, tuple[str, str, MetaLabelModel]] = {}  # name -> (model_id, manifest sha, model)
         self._names: dict[str, str] = {}  # model hex -> name
+        #: The newest signed pointer followed per name: an older serial (a replay) is refused after it.
+        self._seen: dict[str, LatestPointer] = {}
         #: The last verification failure per model name / id, for health checks and the CLI.
         self.last_errors: dict[str, RegistryError] = {}
 
@@ -441,7 +423,11 @@ class ModelRegistry:
         hex_id = _hex_of(model_id)
         name = self._locate(model_id)
         verified = self._verify_version(name, hex_id, all_files=True)
-        pointer = self._read_pointer(name, check_manifest=False)
+        try:
+            pointer = self._read_pointer(name, check_manifest=False)
+        except ModelVerificationError as err:  # unsigned (older registry) or tampered: the key holder re-signs
+            log.warning("%s: replacing a pointer that does not verify (%s)", name, err)
+            pointer = None
         if pointer is not None and pointer.model_id == model_id and pointer.manifest_sha256 == verified.manifest_sha256:
             return pointer
         return self._switch_latest(name, verified, pointer, reason="promote")
@@ -462,6 +448,7 @@ class ModelRegistry:
             manifest_sha256=verified.manifest_sha256,
             previous=pointer.previous[1:],
             reason="rollback",
+            serial=self._next_serial(name, pointer),
         )
         self._write_pointer(new, verified.manifest)
         return new
@@ -498,6 +485,7 @@ class ModelRegistry:
                 raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}: nothing published yet")
             if cached is not None and cached[0] == pointer.model_id and cached[1] == pointer.manifest_sha256:
                 return cached[0], cached[2]
+            self._check_fresh(name, pointer)
             verified = self._verify_pointer(name, pointer, all_files=True)
             model = self._model_from(verified)
         except RegistryError as err:
@@ -508,6 +496,7 @@ class ModelRegistry:
             raise
         self.last_errors.pop(name, None)
         self._loaded[name] = (model.model_id, verified.manifest_sha256, model)
+        self._seen[name] = pointer
         return model.model_id, model
 
     def load_model(self, model_id: str) -> MetaLabelModel:
@@ -584,7 +573,9 @@ class ModelRegistry:
         pointer = self._read_pointer(name, check_manifest=False)
         if pointer is None:
             raise ModelNotFoundError(f"{self.store.location}: no {LATEST_FILE} for {name!r}: nothing published yet")
+        self._check_fresh(name, pointer)
         verified = self._verify_pointer(name, pointer, files=files)
+        self._seen[name] = pointer
         return pointer, verified.manifest, verified.files
 
     # --- internals ----------------------------------------------------------------------------------
@@ -644,30 +635,15 @@ class ModelRegistry:
         return max(versions, default=0) + 1
 
     def _read_pointer(self, name: str, *, check_manifest: bool) -> LatestPointer | None:
-        """Parse ``latest.json`` (None when absent); with ``check_manifest`` also confirm it names a real manifest."""
+        """Parse and signature-check ``latest.json`` (None when absent); with ``check_manifest`` also confirm it
+        names a real manifest with the promised SHA256."""
+        key = f"{name}/{LATEST_FILE}"
         try:
-            raw = self.store.get(f"{name}/{LATEST_FILE}")
+            raw = self.store.get(key)
         except BlobNotFoundError:
             return None
-        try:
-            obj = json.loads(raw)
-            pointer = LatestPointer(
-                name=str(obj["name"]),
-                model_id=str(obj["model_id"]),
-                version=int(obj["version"]),
-                manifest_sha256=str(obj["manifest_sha256"]),
-                previous=tuple(str(p) for p in obj.get("previous", [])),
-                reason=str(obj.get("reason", "register")),
-            )
-            _hex_of(pointer.model_id)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelVerificationError(
-                f"{LATEST_FILE} is not a valid pointer: {exc}", file=f"{name}/{LATEST_FILE}"
-            ) from exc
-        if pointer.name != name:
-            raise ModelVerificationError(
-                f"{LATEST_FILE} under {name!r} names model {pointer.name!r}", file=f"{name}/{LATEST_FILE}"
-            )
+        pointer = parse_pointer(raw, name, self.signer, key=key)
+        _hex_of(pointer.model_id)
         if check_manifest:
             try:
                 actual = sha256_hex(self.store.get(f"{name}/{_hex_of(pointer.model_id)}/{MANIFEST_FILE}"))
@@ -675,17 +651,72 @@ class ModelRegistry:
                 raise ModelVerificationError(
                     f"{LATEST_FILE} points at a model with no manifest",
                     model_id=pointer.model_id,
-                    file=f"{name}/{LATEST_FILE}",
+                    file=key,
                 ) from exc
             if actual != pointer.manifest_sha256:
                 raise ModelVerificationError(
                     f"{LATEST_FILE} does not match the manifest it names (swapped or stale pointer)",
                     model_id=pointer.model_id,
-                    file=f"{name}/{LATEST_FILE}",
+                    file=key,
                     expected=pointer.manifest_sha256,
                     actual=actual,
                 )
         return pointer
+
+    def _newest_signed_serial(self, name: str, above: int = -1) -> int | None:
+        """The highest serial in ``<name>/pointers/`` above ``above`` whose pointer is validly signed, else None.
+
+        Unsigned or forged entries are skipped (logged): a bucket writer must not be able to block loading
+        by dropping a bogus "newer" file there.
+        """
+        serials = sorted(
+            (int(child) for child in self.store.list_children(f"{name}/{HISTORY_FOLDER}") if child.isdigit()),
+            reverse=True,
+        )
+        for serial in serials:
+            if serial <= above:
+                return None
+            key = history_key(name, serial)
+            try:
+                pointer = parse_pointer(self.store.get(key), name, self.signer, key=key)
+            except RegistryError as err:
+                log.warning("%s: ignoring pointer history entry %s: %s", name, key, err)
+                continue
+            if pointer.serial == serial:
+                return serial
+            log.warning("%s: ignoring pointer history entry %s: it says serial %d", name, key, pointer.serial)
+        return None
+
+    def _check_fresh(self, name: str, pointer: LatestPointer) -> None:
+        """Refuse a pointer older than what this registry has seen, or than the newest signed pointer kept.
+
+        Called by the loaders before a new pointer is followed; see :mod:`huracan.registry.pointer`.
+        """
+        key = f"{name}/{LATEST_FILE}"
+        seen = self._seen.get(name)
+        if seen is not None:
+            if pointer.serial < seen.serial:
+                raise ModelVerificationError(
+                    f"{LATEST_FILE} is an older pointer (serial {pointer.serial}) than one already followed "
+                    f"(serial {seen.serial}): a replayed pointer is refused",
+                    model_id=pointer.model_id,
+                    file=key,
+                )
+            if pointer.version < seen.version and pointer.reason not in DELIBERATE_DOWNGRADES:
+                raise ModelVerificationError(
+                    f"{LATEST_FILE} names version {pointer.version}, lower than version {seen.version} already "
+                    "in use, and is not a signed rollback or promotion",
+                    model_id=pointer.model_id,
+                    file=key,
+                )
+        newer = self._newest_signed_serial(name, above=pointer.serial)
+        if newer is not None:
+            raise ModelVerificationError(
+                f"{LATEST_FILE} is serial {pointer.serial} but a newer signed pointer (serial {newer}) exists: "
+                "a replayed pointer is refused",
+                model_id=pointer.model_id,
+                file=key,
+            )
 
     def _switch_latest(
         self, name: str, verified: _Verified, pointer: LatestPointer | None, *, reason: str
@@ -703,12 +734,20 @@ class ModelRegistry:
             manifest_sha256=verified.manifest_sha256,
             previous=previous,
             reason=reason,
+            serial=self._next_serial(name, pointer),
         )
         self._write_pointer(new, verified.manifest)
         return new
 
+    def _next_serial(self, name: str, pointer: LatestPointer | None) -> int:
+        """One above both the current pointer's serial and the newest signed one kept in the history."""
+        newest = self._newest_signed_serial(name)
+        return max(pointer.serial if pointer is not None else 0, newest or 0) + 1
+
     def _write_pointer(self, pointer: LatestPointer, manifest: Mapping[str, Any]) -> None:
-        data = pointer.to_bytes(manifest)
+        """Sign the pointer, keep it in the history, then switch ``latest.json`` and read it back."""
+        data = signed_pointer_bytes(pointer, manifest, self.signer)
+        self.store.put(history_key(pointer.name, pointer.serial), data)
         key = f"{pointer.name}/{LATEST_FILE}"
         self.store.put(key, data)
         back = self.store.get(key)
@@ -719,7 +758,15 @@ class ModelRegistry:
                 expected=sha256_hex(data),
                 actual=sha256_hex(back),
             )
-        log.info("%s latest -> %s v%d (%s)", pointer.name, pointer.model_id, pointer.version, pointer.reason)
+        self._seen[pointer.name] = pointer
+        log.info(
+            "%s latest -> %s v%d (%s, serial %d)",
+            pointer.name,
+            pointer.model_id,
+            pointer.version,
+            pointer.reason,
+            pointer.serial,
+        )
 
     def _verify_pointer(self, name: str, pointer: LatestPointer, **scope: Any) -> Any:
         """The version ``latest.json`` names, verified; a pointer that names nothing stored, or another version
