@@ -49,7 +49,9 @@ def service() -> SignalService:
     settings = EvaluateSignalsSettings.from_env()
     return SignalService(
         store=get_repository(settings),
-        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, settings),
+        dead_letters=DeadLetterQueue(
+            settings.dead_letter_queue_url, settings, claim_bucket=settings.dead_letter_bucket
+        ),
         timers=StepFunctionsTimers(settings.timer_state_machine_arn, settings),
         config=engine_config(settings.profile, settings.config_file),
         log=logger,
@@ -58,6 +60,8 @@ def service() -> SignalService:
         prices_ttl_days=settings.prices_ttl_days,
         decisions_ttl_days=settings.decisions_ttl_days,
         ingest_lag_sec=settings.ingest_lag_seconds,
+        max_future_skew_s=settings.max_future_skew_s,
+        max_record_age_days=settings.max_record_age_days,
     )
 
 

@@ -66,6 +66,8 @@ class EvaluateSignalsSettings(TableSettings):
     """EvaluateSignalsFunction: tables, the stream DLQ, the timer state machine and retention."""
 
     dead_letter_queue_url: _Url = Field(alias="DEAD_LETTER_QUEUE_URL")
+    #: Where a record too large for a queue message is parked whole (claim check); unset: cut, as before.
+    dead_letter_bucket: _Name | None = Field(default=None, alias="DEAD_LETTER_BUCKET")
     timer_state_machine_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:states:")] = Field(
         alias="TIMER_STATE_MACHINE_ARN"
     )
@@ -77,6 +79,12 @@ class EvaluateSignalsSettings(TableSettings):
     decisions_ttl_days: Annotated[int, Field(gt=0, le=3650)] = Field(default=400, alias="DECISIONS_TTL_DAYS")
     #: seconds after a bar's close until it is stored (template parameter IngestLagSeconds): the timer waits it
     ingest_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(default=90, alias="INGEST_LAG_SECONDS")
+    #: A record stamped further than this after it reached the stream is refused (producer clock skew).
+    max_future_skew_s: Annotated[float, Field(ge=0, le=86_400)] = Field(default=300, alias="MAX_FUTURE_SKEW_SECONDS")
+    #: A record older than this when it reached the stream is refused; unset = the prices retention.
+    max_record_age_days: Annotated[float, Field(gt=0, le=36_500)] | None = Field(
+        default=None, alias="MAX_RECORD_AGE_DAYS"
+    )
 
 
 class IngestSettings(AwsSettings):

@@ -186,12 +186,16 @@ def parse_record(data: bytes | str) -> Bar | Signal:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRecord(f"not valid UTF-8 JSON: {exc}") from exc
+    except RecursionError as exc:  # a record nested thousands deep must be parked, not crash the batch
+        raise InvalidRecord("not valid JSON for a record: nested too deeply to parse") from exc
     if not isinstance(raw, dict):
         raise InvalidRecord(f"record must be a JSON object, got {type(raw).__name__}")
     if raw.get("type") not in ("bar", "signal"):
         raise InvalidRecord(f"type: unknown record type {raw.get('type')!r} (expected 'bar' or 'signal')", "type")
     try:
         return _RECORD.validate_python(raw)
+    except RecursionError as exc:
+        raise InvalidRecord("record: nested too deeply to validate") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [str(p) for p in first["loc"] if p not in ("bar", "signal")]

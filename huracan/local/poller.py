@@ -102,6 +102,9 @@ class KinesisPoller:
         self._iterators: dict[str, str | None] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {s: [] for s in self.shards}
         self.stats = PollerStats()
+        #: When records "reached the stream" in a replay (its virtual clock); None: moto's wall-clock stamp.
+        #: The handler refuses records stamped far after their arrival, and counts TTLs from it.
+        self.arrival_clock: Callable[[], float] | None = None
 
     def _iterator(self, shard: str) -> str | None:
         if shard not in self._iterators:
@@ -123,6 +126,7 @@ class KinesisPoller:
             self._pending[shard].extend(cast(list[dict[str, Any]], resp["Records"]))
 
     def _event(self, shard: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        virtual = self.arrival_clock() if self.arrival_clock is not None else None
         return {
             "Records": [
                 {
@@ -131,7 +135,9 @@ class KinesisPoller:
                         "partitionKey": r["PartitionKey"],
                         "sequenceNumber": r["SequenceNumber"],
                         "data": base64.b64encode(r["Data"]).decode(),
-                        "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp(),
+                        "approximateArrivalTimestamp": virtual
+                        if virtual is not None
+                        else r["ApproximateArrivalTimestamp"].timestamp(),
                     },
                     "eventSource": "aws:kinesis",
                     "eventVersion": "1.0",

@@ -54,7 +54,7 @@ def record_identity(data: bytes) -> tuple[str, ...]:
     """What a stream record is about: ("bar", symbol, ts), ("signal", signal_id) or ("raw", sha256)."""
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     if isinstance(doc, dict) and doc.get("type") == "bar" and {"symbol", "ts"} <= set(doc):
         return ("bar", str(doc["symbol"]), str(doc["ts"]))
@@ -133,7 +133,12 @@ def stream_dead_letters(runtime: Any) -> list[tuple[tuple[str, ...], str]]:
     stream = runtime.physical("MarketStream")
     for body in _drain_queue(runtime.physical("StreamDeadLetterQueue")):
         if body.get("kind") == "huracan.parked_record":
-            data = base64.b64decode(str(body.get("data_b64") or ""))
+            claim = body.get("data_s3")
+            if isinstance(claim, dict):  # parked by claim check: the whole record is in S3
+                got = boto3.client("s3").get_object(Bucket=str(claim["bucket"]), Key=str(claim["key"]))
+                data = base64.b64decode(got["Body"].read())
+            else:
+                data = base64.b64decode(str(body.get("data_b64") or ""))
             field_name = body.get("field")
             reason = str(body.get("reason") or "") + (f" (field {field_name})" if field_name else "")
             out.append((record_identity(data), reason))

@@ -184,6 +184,8 @@ class LocalRuntime:
         #: time spent delivering records to the handler, and records delivered (the handler path's rate)
         self.drain_s = 0.0
         self.drained = 0
+        #: The latest publish time of any record sent to the stream (see :meth:`arrival_time`).
+        self.publish_horizon = 0.0
         #: wall time spent running due shadow-trade timers (Step Functions executions and their resolver)
         self.timers_s = 0.0
         self.backoff = RetryBackoff()
@@ -219,9 +221,9 @@ class LocalRuntime:
                     scope = lambda: layer.scope(identity, env)  # noqa: E731
                 self.api = LocalApiServer.from_stack(self.stack, clock=self.clock.now, scope=scope).start()
             for function, settings in self.stack.esm.values():
-                self.pollers.append(
-                    KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
-                )
+                poller = KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
+                poller.arrival_clock = self.arrival_time
+                self.pollers.append(poller)
         except BaseException:
             self.stop()
             raise
@@ -334,6 +336,11 @@ class LocalRuntime:
         return self.stack.physical[logical_id]
 
     # -- replay ---------------------------------------------------------------------------------------
+    def arrival_time(self) -> float:
+        """When the records being drained reached the stream, on the replay's clock: the window's records are
+        all published by ``publish_horizon`` (the clock itself lags a window behind while they drain)."""
+        return max(self.clock.now(), self.publish_horizon)
+
     def drain(self) -> int:
         """Deliver everything on the stream to the handler (the event source mapping's work), timed."""
         t0 = time.perf_counter()
@@ -416,6 +423,7 @@ class LocalRuntime:
                 # The replay's time ends with its data: the last window stops at the last record, so no timer
                 # comes due for a window whose bars were never published.
                 end = min(window_end, last_publish)
+                self.publish_horizon = max(self.publish_horizon, float(chunk[-1].publish_at))
                 sent += put_records(kinesis, stream, chunk)
                 self.drain()
                 fired = self.settle(end)

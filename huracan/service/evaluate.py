@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import math
@@ -60,6 +61,13 @@ from huracan.core.records import Bar, InvalidRecord, Signal, parse_record
 from huracan.core.regime import REGIMES, RuleRegime
 from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.service.entities import DecisionRecord, ParkedRecord, ShadowTradeRecord, TimerStart
+from huracan.service.intake import (
+    DEFAULT_MAX_FUTURE_SKEW_S,
+    arrival_epoch,
+    signal_conflict,
+    time_refusal,
+    write_bars_isolating,
+)
 
 __all__ = [
     "DAY_SEC",
@@ -70,6 +78,7 @@ __all__ = [
     "Predict",
     "PreparedBatch",
     "RegimeProvider",
+    "SignalConflict",
     "SignalService",
     "Store",
     "Timers",
@@ -254,6 +263,8 @@ class SignalService:
         prices_ttl_days: int = 35,
         decisions_ttl_days: int = 400,
         ingest_lag_sec: int = 0,
+        max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
+        max_record_age_days: float | None = None,
     ) -> None:
         self.store = store
         self.dead_letters = dead_letters
@@ -267,6 +278,9 @@ class SignalService:
         self.prices_ttl_sec = prices_ttl_days * DAY_SEC
         self.decisions_ttl_sec = decisions_ttl_days * DAY_SEC
         self.ingest_lag_sec = ingest_lag_sec
+        self.max_future_skew_s = float(max_future_skew_s)
+        #: Older than this when it reached the stream: refused (default: the prices retention).
+        self.max_record_age_s = float(max_record_age_days * DAY_SEC if max_record_age_days else self.prices_ttl_sec)
 
     # ------------------------------------------------------------------ whole-batch step
     def prepare(self, records: Sequence[Mapping[str, Any]]) -> PreparedBatch:
@@ -291,6 +305,15 @@ class SignalService:
                 field_name = exc.field if isinstance(exc, InvalidRecord) else None
                 batch.to_park.append((slot, reason, field_name))
                 continue
+            arrival = arrival_epoch(raw)
+            refused = time_refusal(
+                epoch_s(rec.ts), arrival, max_future_skew_s=self.max_future_skew_s, max_age_s=self.max_record_age_s
+            )
+            if refused is not None:
+                batch.to_park.append((slot, refused, "ts"))
+                continue
+            if arrival is not None:  # TTLs count from when the rows are written, not from the record's own time
+                batch.written_at = max(batch.written_at or 0, int(arrival))
             slot.record = rec
             slot.kind = "bar" if isinstance(rec, Bar) else "signal"
         self._park_invalid(batch)
@@ -332,19 +355,19 @@ class SignalService:
             return
         bars = [s.record for s in slots if isinstance(s.record, Bar)]
         batch.counters.bars = len(bars)
-        # one TTL per batch from the newest bar: time comes from records, never from the wall clock
-        newest = max(int(epoch_s(b.ts)) for b in bars)
-        try:
-            self.store.put_bars(bars, newest + self.prices_ttl_sec)
-        except TransientError as exc:
-            for s in slots:
-                s.error = exc
-            self.log.warning(f"bar write throttled; {len(slots)} bars will be retried: {exc}", extra=_ids())
-        except Exception as exc:
-            self.log.error(f"bar write refused: {exc}", extra=_ids())
-            batch.park_later(slots, f"bar write refused: {type(exc).__name__}: {exc}")
-        for s in slots:
-            if isinstance(s.record, Bar):
+        # one TTL per batch, from when it reached the stream (else the newest bar): never from the wall clock
+        written = batch.written_at or max(int(epoch_s(b.ts)) for b in bars)
+        refused, retry = write_bars_isolating(self.store.put_bars, bars, written + self.prices_ttl_sec)
+        if retry:
+            exc = next(iter(retry.values()))
+            for i in retry:
+                slots[i].error = exc
+            self.log.warning(f"bar write throttled; {len(retry)} bars will be retried: {exc}", extra=_ids())
+        for i, err in refused.items():  # only the bars that cannot be stored are parked, each with its error
+            self.log.error(f"bar write refused: {err}", extra=_ids())
+            batch.park_later([slots[i]], f"bar write refused: {type(err).__name__}: {err}")
+        for i, s in enumerate(slots):
+            if isinstance(s.record, Bar) and i not in refused:
                 batch.bars_by_symbol[s.record.symbol].append(s.record)
 
     def _history(self, batch: PreparedBatch, symbol: str, signals: Sequence[Signal]) -> BarArrays:
@@ -423,6 +446,11 @@ class SignalService:
                 slot.evaluated = self._evaluate_one(
                     sig, matrix[j], None if probs is None else float(probs[j]), model_id, str(regimes[j]), regime_source
                 )
+                if batch.written_at is not None:  # the decision's TTL counts from when it is written
+                    ev = slot.evaluated
+                    ev.decision = dataclasses.replace(
+                        ev.decision, expires_at_epoch=batch.written_at + self.decisions_ttl_sec
+                    )
             except Exception as exc:  # broken input for the gates: permanent
                 batch.park_later([slot], f"evaluation failed: {type(exc).__name__}: {exc}")
 
@@ -560,6 +588,9 @@ class SignalService:
             stored = self.store.get_decision(sig.signal_id)
             if stored is None:  # deleted between the two calls (TTL): nothing sensible to complete
                 raise TransientError("decision vanished after a conditional failure", operation="GetItem") from None
+            conflict = signal_conflict(sig, stored)
+            if conflict is not None:
+                raise SignalConflict(conflict) from None
             counters.redelivered += 1
             rec = stored
             ids = _ids(sig.signal_id, rec.shadow_id, rec.model_id)
@@ -601,6 +632,8 @@ class PreparedBatch:
     to_park: list[tuple[_Slot, str, str | None]] = field(default_factory=list)
     bars_by_symbol: defaultdict[str, list[Bar]] = field(default_factory=lambda: defaultdict(list))
     counters: BatchCounters = field(default_factory=BatchCounters)
+    #: When the batch reached the stream (newest approximateArrivalTimestamp), if the event says.
+    written_at: int | None = None
 
     def park_later(self, slots: Sequence[_Slot], reason: str) -> None:
         """Parsed records that failed permanently; parked one by one when Powertools reaches them."""
@@ -624,6 +657,8 @@ class PreparedBatch:
         ev = slot.evaluated
         try:
             self.service.persist(ev, self.counters)
+        except SignalConflict as exc:
+            self._park_one(slot, str(exc))
         except TransientError as exc:
             self.counters.transient_failures += 1
             self.service.log.warning(
@@ -653,6 +688,10 @@ class PreparedBatch:
         )
         self.counters.parked += 1
         self.service.log.warning(f"parked record: {reason}", extra=_ids(sig.signal_id if sig else None))
+
+
+class SignalConflict(Exception):
+    """A ``signal_id`` already decided with different content: parked as a conflict, the stored decision kept."""
 
 
 class _ParkReason(Exception):
