@@ -11,6 +11,7 @@ only, never anything recorded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -91,6 +92,40 @@ class SecretCache:
         with self._lock:
             self._values[secret_id] = (now, value)
         return value
+
+    def _previous_string(self, secret_id: str, *, refresh: bool) -> str | None:
+        """The ``AWSPREVIOUS`` version's string (cached like the current one), None when there is none."""
+        cache_id = f"{secret_id}#AWSPREVIOUS"
+        now = self._monotonic()
+        with self._lock:
+            cached = self._values.get(cache_id)
+            if cached is not None:
+                age = now - cached[0]
+                if age < self._ttl_s and (not refresh or age < MIN_REFRESH_INTERVAL_S):
+                    return cached[1] or None
+        try:
+            with translate_errors("secretsmanager.GetSecretValue"):
+                answer = self._sm().get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")
+            value = answer.get("SecretString")
+        except PermanentError:  # no previous version (never rotated): nothing more to accept
+            value = None
+        with self._lock:
+            self._values[cache_id] = (now, value if isinstance(value, str) else "")
+        return value if isinstance(value, str) else None
+
+    def hmac_keys(self, secret_id: str, *, refresh: bool = False) -> tuple[bytes, ...]:
+        """The keys a request may be signed with: the current version's, then the previous version's.
+
+        Why the previous one too: rotation switches ``AWSCURRENT`` at once, but Hamilton reads the secret
+        on its own schedule; until it signs with the new key, its requests carry the old one. The previous
+        key stays accepted until the next rotation replaces it, so a rotation never refuses a live client.
+        """
+        keys = [self.hmac_key(secret_id, refresh=refresh)]
+        previous = self._previous_string(secret_id, refresh=refresh)
+        if previous:
+            with contextlib.suppress(PermanentError):  # a malformed old version is simply not accepted
+                keys.append(hmac_key_from_secret(previous))
+        return tuple(dict.fromkeys(keys))
 
     def hmac_key(self, secret_id: str, *, refresh: bool = False) -> bytes:
         """Hamilton's HMAC key from the secret (see :func:`hmac_key_from_secret`)."""

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from huracan.api.errors import Unauthorized
@@ -47,8 +47,14 @@ MAX_SKEW_S = 300.0
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 _SIG_RE = re.compile(r"^v1=([0-9a-f]{64})$")
 
-KeyProvider = Callable[[bool], bytes]
-"""Returns the HMAC key; called with ``True`` to ask for a fresh read (after a mismatch)."""
+KeyProvider = Callable[[bool], "bytes | Sequence[bytes]"]
+"""Returns the HMAC key, or every key currently accepted (during a rotation: the new and the previous one);
+called with ``True`` to ask for a fresh read (after a mismatch)."""
+
+
+def _matches(keys: bytes | Sequence[bytes], timestamp: str, body: bytes, signature: str) -> bool:
+    candidates = (keys,) if isinstance(keys, bytes) else tuple(keys)
+    return any(hmac.compare_digest(compute_signature(k, timestamp, body), signature) for k in candidates)
 
 
 class ReplayGuard(Protocol):
@@ -136,9 +142,7 @@ def verify_request(
     match = _SIG_RE.match(signature)
     if match is None:
         raise Unauthorized("bad_signature", "signature must look like 'v1=<64 hex>'", field=SIGNATURE_HEADER)
-    if not hmac.compare_digest(compute_signature(key(False), timestamp, body), signature) and not (
-        hmac.compare_digest(compute_signature(key(True), timestamp, body), signature)
-    ):
+    if not _matches(key(False), timestamp, body, signature) and not _matches(key(True), timestamp, body, signature):
         raise Unauthorized("bad_signature", "signature does not match the body and timestamp", field=SIGNATURE_HEADER)
     sig_hex = match.group(1)
     if not replay_guard.remember(sig_hex, int(ts + max_skew_s) + 60):

@@ -85,7 +85,7 @@ class ApiContext:
         return cls(
             outcomes=OutcomeService(DynamoTradesStore(bind_tables(settings))),
             latest=LatestModelReader(get_registry),
-            key=lambda refresh: secrets.hmac_key(settings.hmac_secret_arn, refresh=refresh),
+            key=lambda refresh: secrets.hmac_keys(settings.hmac_secret_arn, refresh=refresh),
             replay_guard=guard,
             clock=clock,
             max_body_bytes=settings.max_body_bytes,
@@ -174,12 +174,38 @@ def _no_constants(name: str) -> Any:
     raise BadRequest("invalid_json", f"{name} is not a JSON number")
 
 
+#: How deep a body may nest (an outcome is 2 levels: the object and its ``features``). Deeper bodies used to
+#: reach Python's recursion limit (990+ levels) in the parser or the validator and answer 500.
+MAX_NESTING = 20
+
+
+def _too_deep(data: Any, limit: int = MAX_NESTING) -> bool:
+    """True when ``data`` nests more than ``limit`` objects/arrays deep (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+def _nesting_refused() -> BadRequest:
+    return BadRequest("too_deep", f"body: nested deeper than the limit of {MAX_NESTING} levels", field="body")
+
+
 def parse_outcome(body: bytes) -> TradeOutcome:
-    """Raw bytes -> a validated outcome: 400 for non-JSON / non-object / duplicate keys, 422 for the schema."""
+    """Raw bytes -> a validated outcome: 400 for non-JSON / non-object / duplicate keys / nesting beyond
+    :data:`MAX_NESTING`, 422 for the schema."""
     try:
         data = json.loads(body.decode("utf-8"), object_pairs_hook=_duplicate_keys_refused, parse_constant=_no_constants)
+    except RecursionError:
+        raise _nesting_refused() from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("invalid_json", f"body is not UTF-8 JSON: {exc}") from exc
+    if _too_deep(data):
+        raise _nesting_refused()
     if not isinstance(data, dict):
         raise BadRequest("invalid_body", "body must be a JSON object")
     try:

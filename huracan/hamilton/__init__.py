@@ -17,12 +17,15 @@ from huracan.hamilton.client import (
     Transport,
     urllib_transport,
 )
+from huracan.hamilton.outbox import Outbox, OutboxEntry
 
 __all__ = [
     "Adoption",
     "ApiUnavailable",
     "HamiltonClient",
     "HttpResponse",
+    "Outbox",
+    "OutboxEntry",
     "OutcomeConflict",
     "OutcomeReceipt",
     "OutcomeRejected",

@@ -15,6 +15,11 @@ was decided with (the current model unless the caller says otherwise), so observ
 Posting is safe to retry: connection errors, 429 and 5xx are retried with exponential backoff, every
 attempt is *re-signed* (the API refuses a replayed signature), and the API is idempotent on ``trade_id``,
 so a retry of an outcome that did arrive answers 200 - which counts as success.
+
+With an ``outbox`` (a folder, :mod:`huracan.hamilton.outbox`) nothing is lost when the retries run out: the
+outcome is on disk before the first attempt, leaves it only once the API has it, and :meth:`HamiltonClient.flush`
+sends what is due again, backing off. A 401/403 is then not final either: the key may be mid-rotation, so the
+client re-reads it (``key_source``) and the outcome waits in the outbox like any other failed delivery.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import http.client
 import json
 import logging
 import math
+import os
 import random
 import time
 import urllib.error
@@ -34,6 +40,7 @@ from typing import Any, Protocol
 
 from huracan.api.auth import sign_headers
 from huracan.core.timeutil import from_epoch_s
+from huracan.hamilton.outbox import Outbox
 from huracan.registry import GateDecision, MetaLabelGate, ModelRegistry, ModelVerificationError
 
 __all__ = [
@@ -192,6 +199,8 @@ class HamiltonClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: Transport = urllib_transport,
         rng: random.Random | None = None,
+        outbox: Outbox | str | os.PathLike[str] | None = None,
+        key_source: Callable[[], str | bytes] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -213,6 +222,9 @@ class HamiltonClient:
         self._last_signed = 0.0
         self._attempts = 0
         self.adoptions: list[Adoption] = []
+        #: Outcomes not yet acknowledged by the API, on disk (None: post() raises and the caller keeps them).
+        self.outbox: Outbox | None = outbox if isinstance(outbox, Outbox) or outbox is None else Outbox(outbox)
+        self._key_source = key_source
 
     # --- the model --------------------------------------------------------------------------------
 
@@ -313,10 +325,61 @@ class HamiltonClient:
         return self.post(payload)
 
     def post(self, payload: Mapping[str, Any]) -> OutcomeReceipt:
-        """Post a ready payload (the API's TradeOutcome shape)."""
+        """Post a ready payload (the API's TradeOutcome shape).
+
+        With an outbox the payload is queued on disk first and stays there when this call fails
+        (:class:`ApiUnavailable`, or a 401/403 :class:`OutcomeRejected`); :meth:`flush` delivers it later.
+        """
+        if self.outbox is None:
+            return self._post_once(payload)
+        entry = self.outbox.add(payload)
+        try:
+            receipt = self._post_once(payload)
+        except (ApiUnavailable, OutcomeRejected) as err:
+            self._settle(entry, err)
+            raise
+        self.outbox.delivered(entry.key)
+        return receipt
+
+    def flush(self, *, force: bool = False) -> list[OutcomeReceipt]:
+        """Send every queued outcome whose backoff has passed (all of them with ``force``); returns receipts.
+
+        One attempt per outcome per call: the backoff between calls is the outbox's, so a long outage
+        costs one request per outcome per backoff step, not a tight loop.
+        """
+        if self.outbox is None:
+            return []
+        receipts: list[OutcomeReceipt] = []
+        now = self.clock()
+        for entry in self.outbox.pending() if force else self.outbox.due(now):
+            try:
+                receipt = self._post_once(entry.payload, attempts=1)
+            except (ApiUnavailable, OutcomeRejected) as err:
+                self._settle(entry, err)
+                continue
+            self.outbox.delivered(entry.key)
+            receipts.append(receipt)
+        return receipts
+
+    def _settle(self, entry: Any, err: Exception) -> None:
+        """A failed delivery: final refusals go to ``rejected/``; everything else waits for the next flush."""
+        assert self.outbox is not None
+        if isinstance(err, OutcomeRejected) and err.status not in (401, 403):
+            self.outbox.rejected(entry, err.status, err.body)
+            log.error("outcome %s refused for good: %s", entry.payload.get("trade_id"), err)
+        else:
+            self.outbox.failed(entry, self.clock(), str(err))
+            log.warning("outcome %s kept in the outbox: %s", entry.payload.get("trade_id"), err)
+
+    def _post_once(self, payload: Mapping[str, Any], *, attempts: int | None = None) -> OutcomeReceipt:
         body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
         url = f"{self.api_url}/api/trade_outcome"
-        resp = self._send("POST", url, body, signed=True)
+        resp = self._send("POST", url, body, signed=True, attempts=attempts)
+        if resp.status in (401, 403) and self._key_source is not None:
+            fresh = _key_bytes(self._key_source())
+            if fresh != self._key:  # rotated: sign again with the new key, once
+                self._key = fresh
+                resp = self._send("POST", url, body, signed=True, attempts=attempts)
         data = resp.json()
         if resp.status in (200, 201):
             return OutcomeReceipt(
@@ -340,10 +403,13 @@ class HamiltonClient:
         self._last_signed = now
         return now
 
-    def _send(self, method: str, url: str, body: bytes | None, *, signed: bool = False) -> HttpResponse:
+    def _send(
+        self, method: str, url: str, body: bytes | None, *, signed: bool = False, attempts: int | None = None
+    ) -> HttpResponse:
         last_status: int | None = None
         last_error = ""
-        for attempt in range(1, self.max_attempts + 1):
+        max_attempts = self.max_attempts if attempts is None else attempts
+        for attempt in range(1, max_attempts + 1):
             self._attempts = attempt
             headers = {"Accept": "application/json"}
             if body is not None:
@@ -358,13 +424,13 @@ class HamiltonClient:
                 if resp.status not in self.RETRY_STATUSES:
                     return resp
                 last_status, last_error = resp.status, resp.body[:200].decode("utf-8", "replace")
-            if attempt < self.max_attempts:
+            if attempt < max_attempts:
                 delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
                 delay = self._rng.uniform(delay / 2, delay)
                 log.warning("%s %s failed (%s); retry %d in %.2f s", method, url, last_error, attempt, delay)
                 self._sleep(delay)
         raise ApiUnavailable(
-            f"{method} {url}: {self.max_attempts} attempts failed; last: {last_error}",
-            attempts=self.max_attempts,
+            f"{method} {url}: {max_attempts} attempts failed; last: {last_error}",
+            attempts=max_attempts,
             last_status=last_status,
         )

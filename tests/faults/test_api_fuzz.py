@@ -159,6 +159,30 @@ def test_promise_unsigned_stale_replayed_tampered_and_oversized_requests_are_ref
     assert requests.get(f"{api.url}/api/models/latest", timeout=10).status_code in (404, 503)
 
 
+def _nested(depth: int, where: str) -> bytes:
+    """A signed-looking outcome whose ``features`` (or a whole-body array) nests ``depth`` levels."""
+    inner = "[" * depth + "]" * depth
+    if where == "body":
+        return inner.encode()
+    payload = json.dumps(outcome_payload(f"live_fuzz_deep_{depth}_{where}"))
+    return payload.replace('"features": {', f'"features": {{"deep": {inner}, ', 1).encode()
+
+
+@pytest.mark.parametrize("depth", [21, 64, 500, 990, 1_500, 5_000, 20_000])
+@pytest.mark.parametrize("where", ["features", "body"])
+def test_promise_a_body_nested_beyond_the_limit_is_a_400_naming_it(
+    served: tuple[LocalApiServer, bytes, Clock], depth: int, where: str
+) -> None:
+    """Before the fix: 990-20,000 levels (2-40 kB, signed) answered 500 and no alarm fired."""
+    api, key, clock = served
+    body = _nested(depth, where)
+    r = _post(api, body, sign_headers(key, body, clock.tick()))
+    SENT["POST signed deep nesting"] += 1
+    STATUSES[r.status_code] += 1
+    assert r.status_code == 400, r.text[:300]
+    assert (r.json()["error"], r.json()["field"]) == ("too_deep", "body") and "20 levels" in r.json()["message"]
+
+
 def test_promise_at_least_a_thousand_requests_were_fuzzed() -> None:
     """Runs after the fuzz test (file order): the figure the issue asks for."""
     total = sum(SENT.values())
