@@ -20,6 +20,7 @@ prior version read before the first write, and a failed write restores what was 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -41,6 +42,8 @@ from huracan.registry.errors import ModelVerificationError
 __all__ = ["ArchiveError", "BarArchive", "bars_from_parquet", "bars_to_parquet", "day_key", "split_by_day"]
 
 DAY_SEC = 86_400
+#: Where the nightly compaction marks the days it finished (outside ``bars/symbol=``, so no reader sees them).
+COMPACTED_PREFIX = "bars/_compacted/"
 _SCHEMA = pa.schema(
     [
         ("ts", pa.timestamp("s", tz="UTC")),
@@ -210,6 +213,23 @@ class BarArchive:
                 for obj in page.get("Contents", []):
                     out.append(obj["Key"][len(prefix) :].split("/", 1)[0])
         return sorted(out)
+
+    # ------------------------------------------------------------------ compaction markers
+    def compacted_days(self) -> set[str]:
+        """Days the nightly compaction has finished (markers ``bars/_compacted/day=<D>.json``; one LIST)."""
+        prefix = f"{COMPACTED_PREFIX}day="
+        out: set[str] = set()
+        with translate_errors("s3.ListObjectsV2"):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    out.add(obj["Key"][len(prefix) :].removesuffix(".json"))
+        return out
+
+    def mark_compacted(self, day: str, rows: int, at: str) -> None:
+        """Record that ``day`` is in the archive (written after its objects, so a marker never lies)."""
+        date.fromisoformat(day)
+        doc = json.dumps({"day": day, "rows": rows, "compacted_at": at}, sort_keys=True).encode()
+        self._objects.put(f"{COMPACTED_PREFIX}day={day}.json", doc, content_type="application/json")
 
     # ------------------------------------------------------------------ writing
     def put_days(self, symbol: str, bars_by_day: Mapping[str, BarArrays], *, merge: bool = True) -> dict[str, int]:

@@ -369,6 +369,12 @@ class Repository:
                 return None
         return _shadow_record(item)
 
+    def open_shadow_trades_on_day(self, day: str) -> list[ShadowTradeRecord]:
+        """The trades opened on ``day`` (UTC) that are still OPEN (one GSI query, filtered on status)."""
+        model = self.tables.shadow_trades
+        with translate_errors("shadow_trades.Query"):
+            return [_shadow_record(i) for i in model.by_day.query(day, filter_condition=model.status == "OPEN")]
+
     def close_shadow_trade(self, shadow_id: str, *, status: str = "CLOSED", **columns: Any) -> None:
         """Write the outcome columns and set ``status`` only if the trade is still OPEN (exactly once).
 

@@ -19,6 +19,7 @@ __all__ = [
     "IngestSettings",
     "ResolveOutcomeSettings",
     "SettingsError",
+    "SweepSettings",
     "TableSettings",
 ]
 
@@ -100,6 +101,15 @@ class IngestSettings(AwsSettings):
     @property
     def symbols(self) -> list[str]:
         return self.symbols_csv.split(",")
+
+
+class SweepSettings(TableSettings):
+    """SweepOpenTradesFunction: the tables, the timer state machine (to see running timers), the profile."""
+
+    timer_state_machine_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:states:")] = Field(
+        alias="TIMER_STATE_MACHINE_ARN"
+    )
+    profile: str = Field(default="seed", alias="HURACAN_PROFILE", min_length=1)
 
 
 class ResolveOutcomeSettings(TableSettings):

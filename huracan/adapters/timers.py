@@ -41,3 +41,19 @@ class StepFunctionsTimers:
                     return False
                 raise
         return True
+
+    def is_running(self, name: str) -> bool:
+        """True when the execution ``name`` exists and is RUNNING (a timer still waiting or resolving)."""
+        prefix, _, machine = self.state_machine_arn.rpartition(":stateMachine:")
+        if not machine:
+            raise ValueError(f"not a state machine ARN: {self.state_machine_arn}")
+        arn = f"{prefix}:execution:{machine}:{name}"
+        sfn = client("stepfunctions", self._settings)
+        with translate_errors("states.DescribeExecution"):
+            try:
+                status = sfn.describe_execution(executionArn=arn)["status"]
+            except botocore.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                    return False
+                raise
+        return bool(status == "RUNNING")

@@ -46,6 +46,8 @@ TRAINING_PREFIX = "training/"
 METRIC_NAMESPACE = "Huracan"
 METRIC_DIMENSION = {"Name": "service", "Value": "huracan"}
 MODELS_EXPORTED = "ModelsExported"
+NIGHTLY_FAILED = "NightlyFailed"
+ARCHIVE_BACKLOG_DAYS = "ArchiveBacklogDays"
 _SUBJECT = "ModelPublished"
 
 
@@ -69,6 +71,8 @@ class NightlySettings(TableSettings):
     #: ``false`` when the stack's signals are the user's own: the historical rows then come from the signal
     #: history ``huracan backfill --signals`` loaded (``s3://<bucket>/signals/``), never from the strategies
     strategies_enabled: bool = Field(default=True, alias="STRATEGIES_ENABLED")
+    #: How long the prices table keeps a bar: the nightly archives every unarchived day within it.
+    prices_ttl_days: Annotated[int, Field(gt=0, le=3650)] = Field(default=35, alias="PRICES_TTL_DAYS")
     #: The schedule's time, set by the EventBridge target's container override.
     run_time: str | None = Field(default=None, alias="HURACAN_RUN_TIME")
     git_sha: str | None = Field(default=None, alias="GIT_SHA")
@@ -163,6 +167,33 @@ class TrainingStore:
                     }
                 ],
             )
+
+    def put_nightly_health(self, at: str, *, failed: bool, archive_backlog_days: int | None = None) -> None:
+        """``NightlyFailed`` (1 on a failed night, 0 otherwise: a failed night is told apart from a night that
+        published no model) and ``ArchiveBacklogDays`` (age of the oldest finished day not yet archived when the
+        night started; the prices table deletes it at its TTL, so the alarm fires well before)."""
+        data: list[Any] = [
+            {
+                "MetricName": NIGHTLY_FAILED,
+                "Dimensions": [METRIC_DIMENSION],
+                "Timestamp": parse_ts(at),
+                "Value": 1.0 if failed else 0.0,
+                "Unit": "Count",
+            }
+        ]
+        if archive_backlog_days is not None:
+            data.append(
+                {
+                    "MetricName": ARCHIVE_BACKLOG_DAYS,
+                    "Dimensions": [METRIC_DIMENSION],
+                    "Timestamp": parse_ts(at),
+                    "Value": float(archive_backlog_days),
+                    "Unit": "Count",
+                }
+            )
+        cw = client("cloudwatch", self._settings)
+        with translate_errors("cloudwatch.PutMetricData"):
+            cw.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
 
 
 class UsageMarker:

@@ -49,6 +49,7 @@ from huracan.adapters.errors import TransientError
 __all__ = [
     "EVALUATE",
     "RESOLVE",
+    "SWEEP",
     "FaultInjector",
     "FaultPlan",
     "FaultStats",
@@ -60,6 +61,7 @@ __all__ = [
 
 EVALUATE = "EvaluateSignalsFunction"
 RESOLVE = "ResolveOutcomeFunction"
+SWEEP = "SweepOpenTradesFunction"
 
 #: Calls that change state; the crash injector counts these.
 WRITE_OPERATIONS = frozenset(
@@ -315,6 +317,10 @@ class FaultInjector:
                     self._faulted_records.update(scope.seqs)
                     if scope.shadow_id is not None:
                         self._timer_faults[scope.shadow_id] += 1
+        if fn == SWEEP and isinstance(result, Mapping):  # the sweeper closes trades with the same resolver
+            with self._lock:
+                for shadow_id in result.get("resolved_ids") or ():
+                    self.stats.closed_by_resolver[str(shadow_id)] += 1
         if fn == RESOLVE and isinstance(result, Mapping):
             status = str(result.get("status"))
             with self._lock:

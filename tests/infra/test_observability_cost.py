@@ -89,5 +89,6 @@ def test_the_cost_model_counts_every_schedule_of_the_template() -> None:
         ("IngestMarketFunctionEveryMinute", "IngestMarketFunction"): (1440.0, True),
         ("DailySummaryFunctionNightly", "DailySummaryFunction"): (1.0, True),
         ("NightlyTrainingRule", "TrainingCluster"): (1.0, True),
+        ("SweepOpenTradesFunctionHourly", "SweepOpenTradesFunction"): (24.0, True),
     }
     assert not any(s.enabled for s in stack_shape(parameters={"SchedulesEnabled": "false"}).schedules)

@@ -49,6 +49,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "DailySummaryFunction": ("functions/daily_summary/", "app.lambda_handler"),
     "OutcomeApiFunction": ("functions/outcome_api/", "app.app"),
     "IngestMarketFunction": ("functions/ingest_market/", "app.lambda_handler"),
+    "SweepOpenTradesFunction": ("functions/sweep_open_trades/", "app.lambda_handler"),
 }
 
 # Managed policies SAM attaches on its own (basic execution, X-Ray, Kinesis poller). The loader stub answers
