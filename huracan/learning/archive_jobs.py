@@ -23,7 +23,18 @@ from huracan.core.timeutil import parse_ts
 from huracan.data import load_minute_bars
 from huracan.service.counterfactuals import BarSource
 
-__all__ = ["ArchiveWrite", "backfill", "compact_day", "compact_yesterday", "yesterday"]
+__all__ = [
+    "ArchiveCatchUp",
+    "ArchiveWrite",
+    "backfill",
+    "backlog_age_days",
+    "compact_day",
+    "compact_pending",
+    "compact_yesterday",
+    "first_run",
+    "pending_days",
+    "yesterday",
+]
 
 
 @dataclass(frozen=True)
@@ -102,3 +113,61 @@ def compact_yesterday(
 ) -> ArchiveWrite:
     """The nightly step: :func:`compact_day` for the day before ``now_ts``."""
     return compact_day(yesterday(now_ts), symbols, bucket, prices=prices, archive=archive, settings=settings)
+
+
+@dataclass(frozen=True)
+class ArchiveCatchUp:
+    """What the nightly archived: every finished day within the prices retention not compacted yet, oldest
+    first (day -> rows read)."""
+
+    compacted: dict[str, int] = field(default_factory=dict)
+    writes: tuple[ArchiveWrite, ...] = ()
+
+    @property
+    def rows_read(self) -> int:
+        return sum(self.compacted.values())
+
+
+def pending_days(now_ts: str, archive: BarArchive, *, retention_days: int = 35) -> list[str]:
+    """Finished days still in the prices table (within ``retention_days``) with no compaction marker, oldest
+    first. Why not just yesterday: when nights are missed (a failed task, a paused schedule), yesterday-only
+    left the days in between to the table's TTL, which deleted them unarchived and silently."""
+    last = date.fromisoformat(yesterday(now_ts))
+    first = last - timedelta(days=retention_days - 1)
+    done = archive.compacted_days()
+    days = ((first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1))
+    return [d for d in days if d not in done]
+
+
+def first_run(archive: BarArchive) -> bool:
+    """No day was ever marked: a new stack (or one from before the markers), whose backlog means nothing yet."""
+    return not archive.compacted_days()
+
+
+def backlog_age_days(now_ts: str, pending: Sequence[str]) -> int:
+    """How many days old the oldest unarchived day is at ``now_ts`` (0 when none): what the alarm watches,
+    since that day's bars expire from the table at the retention."""
+    if not pending:
+        return 0
+    return (parse_ts(now_ts).date() - date.fromisoformat(min(pending))).days
+
+
+def compact_pending(
+    now_ts: str,
+    symbols: Sequence[str],
+    bucket: str,
+    *,
+    prices: BarSource,
+    archive: BarArchive,
+    days: Sequence[str],
+) -> ArchiveCatchUp:
+    """Compact each of ``days`` (from :func:`pending_days`), then mark it; a failure stops the run with the days
+    done so far marked, so the next night resumes where this one stopped."""
+    compacted: dict[str, int] = {}
+    writes: list[ArchiveWrite] = []
+    for day in days:
+        written = compact_day(day, symbols, bucket, prices=prices, archive=archive)
+        archive.mark_compacted(day, written.rows_read, now_ts)
+        compacted[day] = written.rows_read
+        writes.append(written)
+    return ArchiveCatchUp(compacted, tuple(writes))

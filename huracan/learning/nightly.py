@@ -98,12 +98,15 @@ class _ArchivePort(BarSource, Protocol):
     @property
     def bucket(self) -> str: ...
     def put_days(self, symbol: str, bars_by_day: Mapping[str, BarArrays], *, merge: bool = True) -> dict[str, int]: ...
+    def compacted_days(self) -> set[str]: ...
+    def mark_compacted(self, day: str, rows: int, at: str) -> None: ...
 
 
 class _StorePort(Protocol):
     def put_report(self, day: str, doc: Mapping[str, Any], name: str = "report.json") -> str: ...
     def announce(self, model_id: str, metrics: Mapping[str, Any]) -> str | None: ...
     def put_models_exported(self, count: int, at: str) -> None: ...
+    def put_nightly_health(self, at: str, *, failed: bool, archive_backlog_days: int | None = None) -> None: ...
 
 
 class _MarkerPort(Protocol):
@@ -335,20 +338,36 @@ def run_nightly(
     timings: dict[str, float] = {}
     steps: dict[str, Any] = {}
     try:
-        # (1) archive yesterday's bars
+        # (1) archive every finished day not archived yet (yesterday, plus any a missed night left behind)
         t = time.perf_counter()
         symbols = _symbols(ports, day)
         if ports.prices is not None and ports.archive is not None:
-            from huracan.learning.archive_jobs import compact_yesterday
+            from huracan.learning.archive_jobs import backlog_age_days, compact_pending, first_run, pending_days
 
-            written = compact_yesterday(
+            retention = int(getattr(settings, "prices_ttl_days", 35) or 35)
+            pending = pending_days(event_time, ports.archive, retention_days=retention)  # type: ignore[arg-type]
+            # a first run archives the whole retention but has no backlog to report (nothing was ever missed)
+            backlog = None if first_run(ports.archive) else backlog_age_days(event_time, pending)  # type: ignore[arg-type]
+            if ports.store is not None:  # before compacting: a night that then fails still reports the backlog
+                ports.store.put_nightly_health(event_time, failed=False, archive_backlog_days=backlog)
+            caught_up = compact_pending(
                 event_time,
                 symbols,
                 ports.archive.bucket,
                 prices=ports.prices,
                 archive=ports.archive,  # type: ignore[arg-type]
+                days=pending,
             )
-            steps["archive"] = {"rows_read": written.rows_read, "days": written.days}
+            written_days: dict[str, dict[str, int]] = {}
+            for w in caught_up.writes:
+                for sym, per_day in w.days.items():
+                    written_days.setdefault(sym, {}).update(per_day)
+            steps["archive"] = {
+                "rows_read": caught_up.rows_read,
+                "days": written_days,
+                "days_compacted": sorted(caught_up.compacted),
+                "backlog_age_days": backlog,
+            }
         timings["archive"] = time.perf_counter() - t
 
         # (2) counterfactual outcomes up to now
@@ -675,6 +694,7 @@ def _report_failure(
     try:
         ports.store.put_report(session_day, _plain(doc), name="failure.json")
         ports.store.put_models_exported(0, event_time)
+        ports.store.put_nightly_health(event_time, failed=True)  # a failed night, told apart from "no model"
     except Exception as err:  # the store may be what failed
         log.error("could not record the failure of %s: %s", session_day, err)
 
