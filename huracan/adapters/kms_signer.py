@@ -1,4 +1,7 @@
-"""KMS signing for the model registry (key ``ModelSigningKey``: RSA_2048, SIGN_VERIFY).
+"""KMS signing for the model registry (key ``ModelSigningKey``: ECC_NIST_P256, SIGN_VERIFY, ECDSA_SHA_256).
+
+The algorithm follows the key (``GetPublicKey``): ECDSA_SHA_256 for the EC key the template now creates, which
+the OpenSSF Model Signing verifier accepts (:mod:`huracan.registry.oms`); RSASSA_PSS_SHA_256 for an RSA key.
 
 Signing calls KMS ``Sign`` with ``MessageType="RAW"`` and the 32-byte manifest digest as the message (see
 :mod:`huracan.registry.signing` for why not ``DIGEST``: moto double-hashes in DIGEST mode, AWS does not;
@@ -17,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from huracan.adapters.clients import env_client
 from huracan.adapters.errors import translate_errors
-from huracan.registry.signing import PSS, SIGNING_ALGORITHMS, SigningAlgorithm, verify_rsa
+from huracan.registry.signing import SIGNING_ALGORITHMS, SigningAlgorithm, algorithm_for, verify_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -28,18 +31,20 @@ __all__ = ["KmsSigner"]
 class KmsSigner:
     """A :class:`~huracan.registry.signing.Signer` backed by an asymmetric KMS key."""
 
-    def __init__(self, key_id: str, *, algorithm: SigningAlgorithm = PSS, client: KMSClient | None = None) -> None:
+    def __init__(
+        self, key_id: str, *, algorithm: SigningAlgorithm | None = None, client: KMSClient | None = None
+    ) -> None:
         if not key_id:
             raise ValueError("KmsSigner needs a key id, ARN or alias")
-        if algorithm not in SIGNING_ALGORITHMS:
+        if algorithm is not None and algorithm not in SIGNING_ALGORITHMS:
             raise ValueError(f"unsupported signing algorithm {algorithm!r}; use one of {SIGNING_ALGORITHMS}")
         self._key_id = key_id
-        self._algorithm: SigningAlgorithm = algorithm
+        self._requested: SigningAlgorithm | None = algorithm
         self._client = client
         self._public_key: PublicKeyTypes | None = None
 
     @staticmethod
-    def from_env(*, algorithm: SigningAlgorithm = PSS) -> KmsSigner:
+    def from_env(*, algorithm: SigningAlgorithm | None = None) -> KmsSigner:
         """The key named by ``MODEL_SIGNING_KEY_ID`` (set by the template on every function that needs it)."""
         key_id = os.environ.get("MODEL_SIGNING_KEY_ID", "")
         if not key_id:
@@ -58,12 +63,13 @@ class KmsSigner:
 
     @property
     def algorithm(self) -> SigningAlgorithm:
-        return self._algorithm
+        """As asked, else what the key's type signs with (one ``GetPublicKey``, cached)."""
+        return self._requested or algorithm_for(self._public())
 
     def sign(self, digest: bytes) -> bytes:
         with translate_errors(f"kms sign {self._key_id}"):
             resp = self.client.sign(
-                KeyId=self._key_id, Message=digest, MessageType="RAW", SigningAlgorithm=self._algorithm
+                KeyId=self._key_id, Message=digest, MessageType="RAW", SigningAlgorithm=self.algorithm
             )
         return bytes(resp["Signature"])
 
@@ -75,7 +81,7 @@ class KmsSigner:
         return self._public_key
 
     def verify(self, digest: bytes, signature: bytes) -> bool:
-        return verify_rsa(self._public(), digest, signature, self._algorithm)
+        return verify_digest(self._public(), digest, signature, self.algorithm)
 
     def public_key_pem(self) -> bytes:
         """PEM of the KMS public key: give it to Hamilton (``PublicKeyVerifier``) to verify offline."""

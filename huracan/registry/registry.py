@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 
 from huracan.core.timeutil import format_ts, parse_ts
+from huracan.registry import oms
 from huracan.registry.errors import BlobNotFoundError, ModelNotFoundError, ModelVerificationError, RegistryError
 from huracan.registry.model import (
     FILE_CALIBRATION,
@@ -88,7 +89,7 @@ Stage = Literal["champion", "candidate"]
 #: Extra files derived from a model at registration (e.g. ``model.onnx`` for serving), by file name.
 #: They are hashed in the manifest and covered by its signature, but are not part of the model id.
 ArtifactHook = Callable[[MetaLabelModel], Mapping[str, bytes]]
-_RESERVED_FILES = frozenset({*PREDICTION_FILES, "manifest.json", "manifest.sig"})
+_RESERVED_FILES = frozenset({*PREDICTION_FILES, "manifest.json", "manifest.sig", "model.sig"})
 _FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ID_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
@@ -356,7 +357,9 @@ class ModelRegistry:
         if self.store.exists(f"{name}/{hex_id}/{MANIFEST_FILE}"):
             try:
                 verified = self._verify_version(name, hex_id, all_files=True)
+                self._verify_standard(name, hex_id, verified)  # a copy cut before its model.sig is damaged too
             except ModelVerificationError as err:
+                verified = None
                 log.warning("stored copy of %s is damaged (%s); uploading it again", model_id, err)
                 old_version = self._peek_version(name, hex_id)
 
@@ -398,6 +401,8 @@ class ModelRegistry:
                     "message": "sha256(manifest.json) digest, signed as a RAW message",
                 },
             }
+            if oms.supports(self.signer):  # declared inside the signed card, so removing model.sig is noticed
+                manifest["model_signing"] = {"file": oms.MODEL_SIG, "format": oms.FORMAT}
             try:
                 manifest_bytes = _dump(manifest)
             except (TypeError, ValueError) as exc:  # before any upload: nothing half-written
@@ -407,8 +412,12 @@ class ModelRegistry:
                 self.store.put(f"{name}/{hex_id}/{fn}", data)
             self.store.put(f"{name}/{hex_id}/{MANIFEST_FILE}", manifest_bytes)
             self.store.put(f"{name}/{hex_id}/{SIGNATURE_FILE}", signature)
+            if "model_signing" in manifest:  # the standard-format signature over every file above
+                every = {**files, MANIFEST_FILE: manifest_bytes, SIGNATURE_FILE: signature}
+                self.store.put(f"{name}/{hex_id}/{oms.MODEL_SIG}", oms.sign_version(name, every, self.signer))
             # Read back everything before anything points at it.
             verified = self._verify_version(name, hex_id, all_files=True)
+            self._verify_standard(name, hex_id, verified)
             log.info("registered %s %s v%d as %s", name, model_id, version, stage)
 
         self._names[hex_id] = name
@@ -515,9 +524,31 @@ class ModelRegistry:
         return True
 
     def check_model(self, model_id: str) -> dict[str, Any]:
-        """Like :meth:`verify_model` but raises the reason; returns the verified manifest."""
+        """Like :meth:`verify_model` but raises the reason; returns the verified manifest.
+
+        A version whose signed card declares an OpenSSF Model Signing signature (``model.sig``) is also checked
+        by the ``model-signing`` package's own verifier with this registry's public key.
+        """
         hex_id = _hex_of(model_id)
-        return self._verify_version(self._locate(model_id), hex_id, all_files=True).manifest
+        name = self._locate(model_id)
+        verified = self._verify_version(name, hex_id, all_files=True)
+        self._verify_standard(name, hex_id, verified)
+        return verified.manifest
+
+    def _verify_standard(self, name: str, hex_id: str, verified: _Verified) -> None:
+        """``model.sig`` through ``model-signing``'s verifier, when the signed card says the version has one."""
+        if "model_signing" not in verified.manifest:
+            return
+        folder = f"{name}/{hex_id}"
+        files = dict(verified.files)
+        for fn in (MANIFEST_FILE, SIGNATURE_FILE, oms.MODEL_SIG):
+            try:
+                files[fn] = self.store.get(f"{folder}/{fn}")
+            except BlobNotFoundError as exc:
+                raise ModelVerificationError(
+                    "file missing", model_id=f"sha256:{hex_id}", file=f"{folder}/{fn}"
+                ) from exc
+        oms.verify_version(name, files, self.signer.public_key_pem(), model_id=f"sha256:{hex_id}")
 
     def show(self, model_id: str) -> dict[str, Any]:
         """The model card, after checking its signature (files are not read: use :meth:`check_model`)."""

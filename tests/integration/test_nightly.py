@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import boto3
@@ -107,7 +108,7 @@ def build_world(endpoint: str, bars: BarArrays, source: Callable[[BarArrays], St
     queue_url = sqs.create_queue(QueueName=f"listener-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-    key = boto3.client("kms").create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+    key = boto3.client("kms").create_key(KeyUsage="SIGN_VERIFY", KeySpec="ECC_NIST_P256")["KeyMetadata"]["KeyId"]
     env.update(
         {
             "MODEL_BUCKET": bucket,
@@ -313,6 +314,43 @@ def test_planted_edge_is_published_and_loadable(
     assert {"Name": "service", "Value": "huracan"} in metrics[0]["Dimensions"]
 
 
+def test_model_signing_verifies_the_published_model_and_refuses_it_after_one_byte_of_any_file_changes(
+    planted: tuple[World, NightlyResult], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The OpenSSF Model Signing package's own verifier, with the exported public key, on what the nightly
+    published: the version folder as it is in S3, checked by ``model_signing`` itself (not by our wrapper)."""
+    from model_signing import verifying
+
+    world, result = planted
+    assert result.model_id is not None
+    s3 = boto3.client("s3")
+    prefix = f"models/meta_label/{result.model_id.removeprefix('sha256:')}/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=world.bucket, Prefix=prefix)["Contents"]]
+    files = {k[len(prefix) :]: s3.get_object(Bucket=world.bucket, Key=k)["Body"].read() for k in keys}
+    assert "model.sig" in files and {"manifest.json", "manifest.sig", "model.lgb.txt", "model.onnx"} <= set(files)
+    pem = world.registry().signer.public_key_pem()  # what `huracan models public-key` exports
+
+    def verify(changed: str | None) -> None:
+        root = tmp_path_factory.mktemp("published") / "meta_label"
+        root.mkdir()
+        for fn, data in files.items():
+            if fn == changed:
+                data = bytes([data[0] ^ 0x01]) + data[1:]
+            (root / fn).write_bytes(data)
+        (root.parent / "key.pem").write_bytes(pem)
+        verifying.Config().use_elliptic_key_verifier(public_key=root.parent / "key.pem").verify(
+            root, root / "model.sig"
+        )
+
+    verify(None)  # accepted as published
+    for fn in sorted(f for f in files if f != "model.sig"):
+        with pytest.raises(ValueError, match="Signature mismatch"):
+            verify(fn)
+    with pytest.raises(Exception):  # noqa: B017 - a changed bundle breaks its signature or its parsing
+        verify("model.sig")
+    assert world.registry().verify_model(result.model_id)
+
+
 class _FailingStore(S3Store):
     """The S3 registry store, failing on the serving artifact's upload (mid-upload)."""
 
@@ -339,6 +377,18 @@ def test_failure_mid_upload_leaves_the_champion_in_place(
     # and the failure is on record without replacing the night's report
     failure = json.loads(s3.get_object(Bucket=world.bucket, Key="training/2022-01-06/failure.json")["Body"].read())
     assert failure["status"] == "failed" and "injected" in failure["error"]
+    # a failed night is told apart from a night that published nothing: NightlyFailed says 1
+    cw = boto3.client("cloudwatch")
+    failed = cw.get_metric_statistics(
+        Namespace="Huracan",
+        MetricName="NightlyFailed",
+        Dimensions=[{"Name": "service", "Value": "huracan"}],
+        StartTime=datetime(2022, 1, 1, tzinfo=UTC),
+        EndTime=datetime(2022, 1, 8, tzinfo=UTC),
+        Period=86400,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    assert max(p["Maximum"] for p in failed) == 1.0
     report = TrainingStore(world.bucket, world.settings).get_report("2022-01-06")
     assert report["status"] == "published"
 

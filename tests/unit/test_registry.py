@@ -94,7 +94,15 @@ def test_register_load_verify_round_trip(tmp_path, models, data):
 
     folder = version_dir(tmp_path, model_id)
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["model.lgb.txt", "calibration.json", "features.json", "manifest.json", "manifest.sig", "meta_label_v1.pkl"]
+        [
+            "model.lgb.txt",
+            "calibration.json",
+            "features.json",
+            "manifest.json",
+            "manifest.sig",
+            "model.sig",  # the OpenSSF Model Signing bundle over every other file
+            "meta_label_v1.pkl",
+        ]
     )
     manifest = json.loads((folder / "manifest.json").read_bytes())
     for name, entry in manifest["files"].items():
@@ -445,3 +453,31 @@ def test_cli_list_show_verify_promote_rollback_export(published, tmp_path_factor
     assert code == 1 and "calibration.json" in err and "sha256 mismatch" in err
     code, _, err = _cli(*base, "show", "ffff")
     assert code == 1 and "matches 0 stored models" in err
+
+
+@pytest.mark.parametrize("damage", ["deleted", "one_byte", "other_key"])
+def test_the_standard_format_signature_is_required_and_checked_by_model_signing(published, damage, tmp_path_factory):
+    """``model.sig`` is declared inside the signed card: removing it, changing it or re-signing it with another key
+    fails ``verify_model`` (which runs the ``model-signing`` package's own verifier)."""
+    from huracan.registry import oms
+
+    root, _hamilton, _a, b = published
+    sig = version_dir(root, b) / "model.sig"
+    assert ModelRegistry(root).verify_model(b)
+    statement = oms.statement_of(sig.read_bytes())
+    names = {r["name"] for r in statement["predicate"]["resources"]}
+    assert {"manifest.json", "manifest.sig", "model.lgb.txt", "calibration.json", "features.json"} <= names
+    assert "model.sig" not in names
+    if damage == "deleted":
+        sig.unlink()
+    elif damage == "one_byte":
+        data = sig.read_bytes()
+        sig.write_bytes(data.replace(b'"sig": "', b'"sig": "A', 1) if b'"sig": "' in data else data[:-2] + b"x}")
+    else:
+        stranger = LocalKeySigner(tmp_path_factory.mktemp("stranger") / "key.pem")
+        folder = version_dir(root, b)
+        files = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "model.sig"}
+        sig.write_bytes(oms.sign_version("meta_label", files, stranger))
+    fresh = ModelRegistry(root)
+    assert not fresh.verify_model(b)
+    assert "model.sig" in str(fresh.last_errors[b])
