@@ -22,7 +22,14 @@ from huracan.adapters.clients import client
 from huracan.adapters.errors import PermanentError, translate_errors
 from huracan.adapters.settings import AwsSettings
 
-__all__ = ["DEFAULT_TTL_S", "HMAC_KEY_FIELD", "SecretCache", "hmac_key_from_secret"]
+__all__ = [
+    "DEFAULT_TTL_S",
+    "HMAC_KEY_FIELD",
+    "ROTATION_STEPS",
+    "SecretCache",
+    "hmac_key_from_secret",
+    "rotate_hmac_secret",
+]
 
 DEFAULT_TTL_S = 300.0
 #: At most one forced refresh per secret in this many seconds.
@@ -85,7 +92,9 @@ class SecretCache:
                 if age < self._ttl_s and (not refresh or age < MIN_REFRESH_INTERVAL_S):
                     return cached[1]
         with translate_errors("secretsmanager.GetSecretValue"):
-            answer = self._sm().get_secret_value(SecretId=secret_id)
+            # AWSCURRENT named, not implied: AWS means the same either way, but moto answers a call without a
+            # stage from the version put last, not the one a rotation's finishSecret moved AWSCURRENT to
+            answer = self._sm().get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
         value = answer.get("SecretString")
         if not isinstance(value, str):
             raise PermanentError(f"secret {secret_id} has no SecretString", operation="secretsmanager.GetSecretValue")
@@ -130,3 +139,55 @@ class SecretCache:
     def hmac_key(self, secret_id: str, *, refresh: bool = False) -> bytes:
         """Hamilton's HMAC key from the secret (see :func:`hmac_key_from_secret`)."""
         return hmac_key_from_secret(self.get_string(secret_id, refresh=refresh))
+
+
+ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def rotate_hmac_secret(step: str, secret_id: str, token: str, settings: AwsSettings, *, sm_client: Any = None) -> None:
+    """One step of Secrets Manager's rotation protocol for Hamilton's HMAC key (the rotation function's body).
+
+    ``createSecret`` stores a new random key as ``AWSPENDING`` under the rotation's token (once, however often
+    the step is retried); ``setSecret`` has nothing to change elsewhere (the API and Hamilton both read the
+    secret); ``testSecret`` checks the pending version holds a usable key; ``finishSecret`` makes it
+    ``AWSCURRENT``, and Secrets Manager labels the old one ``AWSPREVIOUS``, which the API keeps accepting
+    (:meth:`SecretCache.hmac_keys`) until the next rotation: Hamilton switches keys without losing an outcome.
+    """
+    if step not in ROTATION_STEPS:
+        raise PermanentError(f"unknown rotation step {step!r}; expected one of {ROTATION_STEPS}")
+    sm = sm_client or client("secretsmanager", settings)
+    with translate_errors("secretsmanager.DescribeSecret"):
+        described = sm.describe_secret(SecretId=secret_id)
+    versions: dict[str, list[str]] = described.get("VersionIdsToStages") or {}
+    if token not in versions and step != "createSecret":
+        raise PermanentError(f"rotation token {token} is not a version of {secret_id}")
+    if step == "createSecret":
+        if "AWSPENDING" in versions.get(token, []):
+            try:
+                with translate_errors("secretsmanager.GetSecretValue"):
+                    sm.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING")
+                return  # already created by an earlier attempt of this step
+            except PermanentError:
+                pass
+        with translate_errors("secretsmanager.GetRandomPassword"):
+            key = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+        with translate_errors("secretsmanager.PutSecretValue"):
+            sm.put_secret_value(
+                SecretId=secret_id,
+                ClientRequestToken=token,
+                SecretString=json.dumps({HMAC_KEY_FIELD: key}),
+                VersionStages=["AWSPENDING"],
+            )
+    elif step == "testSecret":
+        with translate_errors("secretsmanager.GetSecretValue"):
+            pending = sm.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING")
+        if len(hmac_key_from_secret(str(pending.get("SecretString") or ""))) < 32:
+            raise PermanentError("the pending HMAC key is shorter than 32 bytes")
+    elif step == "finishSecret":
+        current = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
+        if current == token:
+            return
+        with translate_errors("secretsmanager.UpdateSecretVersionStage"):
+            sm.update_secret_version_stage(
+                SecretId=secret_id, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
+            )

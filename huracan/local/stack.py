@@ -60,6 +60,7 @@ _NOT_EMULATED = {
     "AWS::ApiGateway::Deployment": "API Gateway is not served by moto; `chalice local` serves the API app",
     "AWS::ApiGateway::RestApi": "API Gateway is not served by moto; `chalice local` serves the API app",
     "AWS::Lambda::Permission": "no local effect",
+    "AWS::SecretsManager::RotationSchedule": "not scheduled locally: tests run the rotation function's steps",
     "AWS::Events::Rule": "EventBridge schedules fire on the virtual clock (huracan.local.clock.Scheduler)",
 }
 

@@ -9,7 +9,7 @@ one, and Hamilton keeps every outcome in an outbox on disk until the API has it.
 from __future__ import annotations
 
 import json
-import secrets
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from huracan.adapters.secrets import SecretCache
+from huracan.adapters.secrets import ROTATION_STEPS, SecretCache
 from huracan.adapters.settings import AwsSettings
 from huracan.api.auth import MemoryReplayGuard, sign_headers, verify_request
 from huracan.api.errors import Unauthorized
@@ -49,15 +49,18 @@ def stack() -> Iterator[LocalRuntime]:
         _reset_moto()
 
 
-def _rotate(arn: str) -> bytes:
-    """What the rotation does to the secret: a new version becomes AWSCURRENT, the old one AWSPREVIOUS."""
-    key = secrets.token_hex(32)
-    boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps({"hmac_key": key}))
-    return key.encode()
+def _rotate(rt: LocalRuntime, arn: str) -> bytes:
+    """One rotation as Secrets Manager drives it: the template's rotation function, step by step."""
+    token = str(uuid.uuid4())
+    for step in ROTATION_STEPS:
+        rt.lambdas.invoke("RotateHmacSecretFunction", {"SecretId": arn, "ClientRequestToken": token, "Step": step})
+    versions = boto3.client("secretsmanager").describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert "AWSCURRENT" in versions[token]
+    return _current(arn)
 
 
 def _current(arn: str) -> bytes:
-    text = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    text = boto3.client("secretsmanager").get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
     return str(json.loads(text)["hmac_key"]).encode()
 
 
@@ -82,11 +85,12 @@ def test_promise_after_a_rotation_the_previous_key_is_still_accepted_and_the_new
         )
 
     assert check(old)
-    new = _rotate(arn)
+    new = _rotate(stack, arn)
+    assert new != old
     ticks.t += 400  # the API's cache has expired: it now reads the rotated secret
     assert check(new)  # the new key works as soon as the API has read it
     assert check(old)  # and Hamilton, still on the old key, is not refused (before: 401, outcomes lost)
-    newer = _rotate(arn)
+    newer = _rotate(stack, arn)
     ticks.t += 400
     assert check(newer) and check(new)
     with pytest.raises(Unauthorized):  # two rotations ago: no longer accepted
@@ -130,7 +134,7 @@ def test_promise_the_api_stopped_mid_run_and_a_rotated_key_lose_no_outcome(stack
             if i == 10:
                 api.stop()  # the API goes away mid-run
             if i == 20:  # ... comes back on the same address, and the key was rotated meanwhile
-                _rotate(arn)
+                _rotate(stack, arn)
                 api = LocalApiServer.from_stack(stack.stack, port=port).start()
             try:
                 delivered.append(client.post(_outcome(i)).trade_id)

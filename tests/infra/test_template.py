@@ -50,6 +50,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "OutcomeApiFunction": ("functions/outcome_api/", "app.app"),
     "IngestMarketFunction": ("functions/ingest_market/", "app.lambda_handler"),
     "SweepOpenTradesFunction": ("functions/sweep_open_trades/", "app.lambda_handler"),
+    "RotateHmacSecretFunction": ("functions/rotate_hmac_secret/", "app.lambda_handler"),
 }
 
 # Managed policies SAM attaches on its own (basic execution, X-Ray, Kinesis poller). The loader stub answers
@@ -345,7 +346,7 @@ def test_queues_topic_stream_key_and_secret_are_encrypted(template: dict[str, An
     assert _props(template, "NotificationsTopic")["KmsMasterKeyId"] == "alias/aws/sns"
     assert _props(template, "MarketStream")["StreamEncryption"]["EncryptionType"] == "KMS"
     key = _props(template, "ModelSigningKey")
-    assert (key["KeySpec"], key["KeyUsage"]) == ("RSA_2048", "SIGN_VERIFY")
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")  # OpenSSF Model Signing: EC keys
     assert "GenerateSecretString" in _props(template, "HamiltonHmacSecret")
 
 
