@@ -61,7 +61,9 @@ def start_execution_refused(rt: LocalRuntime, until: float) -> Iterator[None]:
     try:
         yield
     finally:
-        botocore.client.ClientCreator.create_client = original  # type: ignore[method-assign]
+        # only if still ours: the fault injector, installed before us, may already have put back the true original
+        if botocore.client.ClientCreator.create_client is create_client:
+            botocore.client.ClientCreator.create_client = original  # type: ignore[method-assign]
         for client in hooked:
             client.meta.events.unregister("before-call.states.StartExecution", unique_id="outage")
 
