@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from huracan.registry.errors import BlobNotFoundError
+from huracan.registry.oms import MODEL_SIG
 from huracan.registry.registry import LATEST_FILE, MANIFEST_FILE, PUBLIC_KEY_PATH, SIGNATURE_FILE, ModelRegistry
 from huracan.registry.store import LocalStore
 
@@ -46,6 +47,8 @@ def mirror_registry(source: ModelRegistry, target: str | os.PathLike[str]) -> li
                 dst.put(f"{folder}/{fn}", src.get(f"{folder}/{fn}"))
             dst.put(f"{folder}/{MANIFEST_FILE}", manifest)
             dst.put(f"{folder}/{SIGNATURE_FILE}", signature)
+            if src.exists(f"{folder}/{MODEL_SIG}"):  # the OpenSSF Model Signing bundle (huracan.registry.oms)
+                dst.put(f"{folder}/{MODEL_SIG}", src.get(f"{folder}/{MODEL_SIG}"))
             copied.append(str(doc.get("model_id")))
         if src.exists(f"{name}/{LATEST_FILE}"):
             dst.put(f"{name}/{LATEST_FILE}", src.get(f"{name}/{LATEST_FILE}"))

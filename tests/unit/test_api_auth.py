@@ -124,7 +124,7 @@ class FakeSm:
         self.value = value
         self.calls = 0
 
-    def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+    def get_secret_value(self, SecretId: str, VersionStage: str = "AWSCURRENT") -> dict[str, Any]:
         self.calls += 1
         return {"SecretString": self.value}
 
