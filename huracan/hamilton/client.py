@@ -225,6 +225,10 @@ class HamiltonClient:
         #: Outcomes not yet acknowledged by the API, on disk (None: post() raises and the caller keeps them).
         self.outbox: Outbox | None = outbox if isinstance(outbox, Outbox) or outbox is None else Outbox(outbox)
         self._key_source = key_source
+        if self.outbox is not None:  # the newest signed pointer followed by an earlier run: no going back past it
+            seen = self.outbox.seen_pointer(name)
+            if seen is not None:
+                self.registry.remember_pointer(seen)
 
     # --- the model --------------------------------------------------------------------------------
 
@@ -256,6 +260,9 @@ class HamiltonClient:
                 return self._gate.model_id
             raise ModelVerificationError(f"published model failed verification: {err}", model_id=model_id)
         self._gate = MetaLabelGate(model=model, threshold=self.threshold, model_id=model_id)
+        followed = self.registry.seen_pointer(self.name)
+        if self.outbox is not None and followed is not None:
+            self.outbox.remember_pointer(followed)
         version = model.metadata.get("version")
         self._version = int(version) if version is not None else None
         self.adoptions.append(Adoption(model_id, self._version, from_epoch_s(self.clock())))

@@ -11,6 +11,9 @@ answer: kept for a human, never retried, never lost.
 Delivering the same outcome twice is safe: the API is idempotent on ``trade_id`` (200 for an identical repeat),
 so a crash between the API's answer and the file's removal costs one duplicate request, not a duplicate row.
 Files are written atomically (temp file, fsync, rename), so a crash never leaves half an outcome.
+
+The same folder keeps ``seen_pointers.json``: the newest signed ``latest.json`` this Hamilton followed, so a
+restarted Hamilton refuses an older (replayed) pointer even if the registry's pointer history was deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from huracan.registry.pointer import LatestPointer
 
 __all__ = ["Outbox", "OutboxEntry"]
 
@@ -119,6 +124,39 @@ class Outbox:
         doc = {"payload": dict(entry.payload), "status": status, "answer": answer, "attempts": entry.attempts + 1}
         _write_atomic(self.rejected_dir / f"{entry.key}.json", json.dumps(doc, sort_keys=True, default=str).encode())
         self.delivered(entry.key)
+
+    # --- the newest signed model pointer followed (kept beside the outcomes: Hamilton's one state folder) ---
+    def seen_pointer(self, name: str) -> LatestPointer | None:
+        """The pointer recorded by :meth:`remember_pointer` for ``name``, if any."""
+        try:
+            doc = json.loads((self.root / "seen_pointers.json").read_bytes()).get(name)
+        except FileNotFoundError:
+            return None
+        if not isinstance(doc, dict):
+            return None
+        return LatestPointer(
+            name=name,
+            model_id=str(doc["model_id"]),
+            version=int(doc["version"]),
+            manifest_sha256=str(doc["manifest_sha256"]),
+            reason=str(doc.get("reason", "register")),
+            serial=int(doc["serial"]),
+        )
+
+    def remember_pointer(self, pointer: LatestPointer) -> None:
+        path = self.root / "seen_pointers.json"
+        try:
+            doc = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            doc = {}
+        doc[pointer.name] = {
+            "model_id": pointer.model_id,
+            "version": pointer.version,
+            "manifest_sha256": pointer.manifest_sha256,
+            "reason": pointer.reason,
+            "serial": pointer.serial,
+        }
+        _write_atomic(path, json.dumps(doc, sort_keys=True).encode())
 
     def rejected_count(self) -> int:
         return sum(1 for _ in self.rejected_dir.glob("*.json"))

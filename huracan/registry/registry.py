@@ -555,6 +555,17 @@ class ModelRegistry:
         hex_id = _hex_of(model_id)
         return self._verify_version(self._locate(model_id), hex_id, files=()).manifest
 
+    def seen_pointer(self, name: str = "meta_label") -> LatestPointer | None:
+        """The newest signed pointer this registry has followed for ``name`` (None before the first load)."""
+        return self._seen.get(name)
+
+    def remember_pointer(self, pointer: LatestPointer) -> None:
+        """Start from a pointer seen before (by an earlier process): older serials are then refused at once,
+        even if the kept pointer history was deleted. The pointer must be one this registry would follow."""
+        current = self._seen.get(pointer.name)
+        if current is None or pointer.serial > current.serial:
+            self._seen[pointer.name] = pointer
+
     def latest(self, name: str = "meta_label") -> LatestPointer | None:
         return self._read_pointer(_check_name(name), check_manifest=False)
 

@@ -192,3 +192,28 @@ def test_promise_a_candidate_becomes_latest_only_by_a_signed_promotion(
     pointer = json.loads(bucket.get(f"{NAME}/latest.json"))
     assert pointer["stage"] == "champion" and pointer["manifest_stage"] == "candidate" and pointer["serial"] == 2
     assert _hamilton(make).load_latest() == candidate
+
+
+def test_promise_a_restarted_hamilton_refuses_a_replay_even_when_the_pointer_history_is_deleted(
+    tmp_path: Path, models: list[MetaLabelModel]
+) -> None:
+    """An intruder who can also delete: the newest kept pointer goes, yesterday's comes back. The history can no
+    longer tell; Hamilton's own state folder (beside its outbox) still knows the serial it followed."""
+    from huracan.hamilton import HamiltonClient
+
+    make, bucket = _folder_world(tmp_path / "models")
+    publisher = make()
+    old = _publish(publisher, models[0], 1)
+    old_pointer = bucket.get(f"{NAME}/latest.json")
+    champion = _publish(publisher, models[1], 2)
+    state = tmp_path / "hamilton-state"
+    first = HamiltonClient("http://127.0.0.1:9", b"unused", make(), outbox=state, sleep=lambda s: None)
+    assert first.load_latest() == champion
+    # the attack: the newer signed pointer deleted from the history, yesterday's signed pointer put back
+    (tmp_path / "models" / NAME / "pointers" / f"{2:010d}" / "latest.json").unlink()
+    bucket.put(f"{NAME}/latest.json", old_pointer)
+    restarted = HamiltonClient("http://127.0.0.1:9", b"unused", make(), outbox=state, sleep=lambda s: None)
+    with pytest.raises(ModelVerificationError, match="older pointer"):
+        restarted.load_latest()
+    # (a Hamilton without its state folder has nothing left to compare with: the residual case, documented)
+    assert HamiltonClient("http://127.0.0.1:9", b"unused", make(), sleep=lambda s: None).load_latest() == old
