@@ -47,18 +47,17 @@ from huracan.core.bars import BarArrays
 from huracan.core.config import EngineConfig
 from huracan.core.features import BAR_SEC, WINDOW, BarWindows
 from huracan.core.records import InvalidRecord, Signal, parse_record
-from huracan.core.strategies import signals_history
 from huracan.core.timeutil import epoch_s, from_epoch_s
-from huracan.learning.collect import SignalSource
 from huracan.learning.nightly import NightlyPorts, NightlyResult, run_nightly
 from huracan.learning.pipeline import TrainingConfig
 from huracan.local.replay import StreamRecord
 from huracan.registry.registry import ModelRegistry
-from huracan.service.evaluate import Evaluated, SignalService
+from huracan.service.evaluate import Evaluated, SignalService, _signal_ready
 from huracan.service.resolve import CLOSED, close_columns, resolve_path, terms_of
 from huracan.serving.onnx_export import onnx_artifacts
 from huracan.serving.provider import RegistryModelProvider
 from huracan.serving.regime import RegistryRegimeProvider
+from huracan.signals.source import SignalSource, builtin
 
 __all__ = ["DAY_S", "Backtest", "BacktestResult", "run_backtest", "schedule_times", "signal_windows"]
 
@@ -179,13 +178,19 @@ def schedule_times(publish_times: Sequence[int] | np.ndarray) -> tuple[list[tupl
     return keep, skipped
 
 
-def signal_windows(bars: BarArrays, signal_ts: np.ndarray) -> BarWindows:
-    """The last ``WINDOW`` bars before each signal time (``ts < signal ts``), as the handler gathers them.
+def window_ends(bars: BarArrays, signal_ts: np.ndarray) -> np.ndarray:
+    """Per signal, how many bars had closed by its time (``open + BAR_SEC <= ts``): the handler's rule."""
+    t = np.asarray(signal_ts, dtype=np.float64) - BAR_SEC
+    return np.searchsorted(bars.ts, t, side="right").astype(np.int64)
+
+
+def signal_windows(bars: BarArrays, end: np.ndarray) -> BarWindows:
+    """The last ``WINDOW`` bars before each window end (:func:`window_ends`), as the handler gathers them.
 
     Shorter histories are NaN-padded at the front exactly as :meth:`BarWindows.from_bars` pads them, so a signal in
     the first hour gets the same all-NaN feature row on both paths.
     """
-    end = np.searchsorted(bars.ts, np.asarray(signal_ts, dtype=np.int64), side="left").astype(np.int64)
+    end = np.asarray(end, dtype=np.int64)
     idx = end[:, None] + np.arange(-WINDOW, 0, dtype=np.int64)
     missing = idx < 0
     safe = np.where(missing, 0, idx)
@@ -227,7 +232,7 @@ class Backtest:
         workspace: Path,
         reports: bool = True,
         training: TrainingConfig | None = None,
-        signal_source: SignalSource = signals_history,
+        signal_source: SignalSource | None = builtin,
         lookback_days: int = 30,
         on_night: Callable[[NightlyResult], None] | None = None,
     ) -> None:
@@ -340,18 +345,33 @@ class Backtest:
         for j, s in enumerate(sigs):
             by_symbol.setdefault(s.symbol, []).append(j)
         order: list[int] = []
+        ready: list[Signal] = []
         parts: list[BarWindows] = []
+        results: list[Evaluated | Exception | str] = ["not evaluated"] * len(sigs)
+        extra = self.config.extra_features
         for symbol, rows in by_symbol.items():
-            ts = np.array([int(epoch_s(sigs[j].ts)) for j in rows], dtype=np.int64)
-            parts.append(signal_windows(self.book.bars[symbol], ts))
-            order.extend(rows)
-        ordered = [sigs[j] for j in order]
-        # the same per-batch provider calls the handler makes (a pointer check each)
-        evaluated = self.service.decide(ordered, _concat_windows(parts), self.service.model_provider())
-        results: list[Evaluated | Exception] = [Exception("not evaluated")] * len(sigs)
-        for j, ev in zip(order, evaluated, strict=True):
-            results[j] = ev
+            bars = self.book.bars[symbol]
+            ends = window_ends(bars, np.array([epoch_s(sigs[j].ts) for j in rows], dtype=np.float64))
+            keep: list[int] = []
+            for j, end in zip(rows, ends.tolist(), strict=True):
+                checked = _signal_ready(sigs[j], bars, end, extra)  # the handler's check: price, declared features
+                if isinstance(checked, str):
+                    results[j] = checked
+                    continue
+                ready.append(checked)
+                keep.append(j)
+            if keep:
+                parts.append(signal_windows(bars, ends[np.isin(rows, keep)]))
+                order.extend(keep)
+        if ready:
+            # the same per-batch provider calls the handler makes (a pointer check each)
+            evaluated = self.service.decide(ready, _concat_windows(parts), self.service.model_provider())
+            for j, one in zip(order, evaluated, strict=True):
+                results[j] = one
         for (_, sig), ev in zip(batch, results, strict=True):
+            if isinstance(ev, str):  # the stack parks it on the dead-letter queue with this reason
+                self.invalid.append((sig.signal_id, ev))
+                continue
             if isinstance(ev, Exception):
                 self.invalid.append((sig.signal_id, f"evaluation failed: {type(ev).__name__}: {ev}"))
                 continue
@@ -451,7 +471,7 @@ def run_backtest(
     workspace: Path,
     reports: bool = True,
     training: TrainingConfig | None = None,
-    signal_source: SignalSource = signals_history,
+    signal_source: SignalSource | None = builtin,
     on_night: Callable[[NightlyResult], None] | None = None,
 ) -> BacktestResult:
     """Backtest ``signals`` (stream signal records) on ``bars`` (per symbol); see the module docstring."""

@@ -17,6 +17,7 @@ Differences that are inherent, and therefore not compared:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
 
 from huracan.adapters.repository import decision_from_item
@@ -35,11 +37,14 @@ from huracan.adapters.tables import bind_tables
 from huracan.backtest import run_backtest
 from huracan.core.bars import BarArrays
 from huracan.core.config import load_config
-from huracan.core.strategies import signals_history
-from huracan.learning.collect import SignalSource
+from huracan.core.timeutil import from_epoch_s
+from huracan.data import DEFAULT_MONTH, find_data_file
 from huracan.learning.nightly import container_task
-from huracan.local.replay import StreamRecord, build_records
+from huracan.local.demo import _load_signal_history
+from huracan.local.replay import StreamRecord, build_records, merge_records
 from huracan.local.runtime import LocalRuntime
+from huracan.signals.inputs import RunInputs, resolve_inputs
+from huracan.signals.source import SignalSource, builtin
 
 SYMBOL = "BTC-PERP"
 PROFILE = "demo"
@@ -85,16 +90,20 @@ def _night(n: Any) -> dict[str, Any]:
     }
 
 
-def _stack_run(bars: BarArrays, records: list[StreamRecord], source: SignalSource) -> Run:
+def _stack_run(records: list[StreamRecord], inputs: RunInputs | None) -> Run:
+    """The whole local stack; with ``inputs`` (a signals file) as ``huracan replay --signals`` sets it up."""
     nights: list[Any] = []
+    params = {"HuracanProfile": PROFILE, "SchedulesEnabled": "true"}
+    if inputs is not None:
+        params["StrategiesEnabled"] = "false"  # the user's signals only, in the nightly's history too
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        LocalRuntime(
-            parameters={"HuracanProfile": PROFILE, "SchedulesEnabled": "true"},
-            skip_schedules={"IngestMarketFunctionEveryMinute"},
-        ) as rt,
+        LocalRuntime(parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}) as rt,
     ):
-        rt.container_tasks["TrainingCluster"] = container_task(rt, signal_source=source, on_result=nights.append)
+        if inputs is not None:
+            _load_signal_history(inputs, io.StringIO())
+        # None: the nightly's own default (built-in strategies, or the archived user history when disabled)
+        rt.container_tasks["TrainingCluster"] = container_task(rt, signal_source=None, on_result=nights.append)
         rt.replay(records)
         rt.finish(records[-1].publish_at)
         assert not rt.scheduler.failed, rt.scheduler.failed
@@ -106,22 +115,22 @@ def _stack_run(bars: BarArrays, records: list[StreamRecord], source: SignalSourc
             decisions[rec.signal_id] = asdict(rec)
             outcomes[rec.signal_id] = None if out is None else asdict(out)
         trades: dict[str, dict[str, Any]] = {}
-        for item in tables.shadow_trades.scan():
-            trades[item.shadow_id] = {
-                "status": item.status,
+        for t_item in tables.shadow_trades.scan():
+            trades[t_item.shadow_id] = {
+                "status": t_item.status,
                 "open": {
-                    k: getattr(item, k)
+                    k: getattr(t_item, k)
                     for k in ("signal_id", "ts", "symbol", "mode", "side", "entry_price", "tp_price", "sl_price")
                 }
                 | {
-                    "timeout_at": item.timeout_at,
-                    "predicted_win_prob": item.predicted_win_prob,
-                    "model_id": item.model_id,
-                    "regime": item.regime,
-                    "fill_assumptions": json.loads(item.fill_assumptions or "{}"),
-                    "features_json": item.features_json,
+                    "timeout_at": t_item.timeout_at,
+                    "predicted_win_prob": t_item.predicted_win_prob,
+                    "model_id": t_item.model_id,
+                    "regime": t_item.regime,
+                    "fill_assumptions": json.loads(t_item.fill_assumptions or "{}"),
+                    "features_json": t_item.features_json,
                 },
-                "close": {k: getattr(item, k) for k in _CLOSE_COLUMNS if getattr(item, k) is not None},
+                "close": {k: getattr(t_item, k) for k in _CLOSE_COLUMNS if getattr(t_item, k) is not None},
             }
         # the nightly marks rows with a raw UpdateItem (the items do not declare the attribute)
         settings = TableSettings.from_env()
@@ -136,11 +145,11 @@ def _stack_run(bars: BarArrays, records: list[StreamRecord], source: SignalSourc
     return Run(decisions, outcomes, trades, [_night(n) for n in nights])
 
 
-def _backtest_run(bars: BarArrays, records: list[StreamRecord], source: SignalSource, workspace: Path) -> Run:
+def _backtest_run(
+    bars: dict[str, BarArrays], records: list[StreamRecord], source: SignalSource, workspace: Path
+) -> Run:
     signals = [r for r in records if r.payload["type"] == "signal"]
-    result = run_backtest(
-        {SYMBOL: bars}, signals, config=load_config(PROFILE), workspace=workspace, signal_source=source
-    )
+    result = run_backtest(bars, signals, config=load_config(PROFILE), workspace=workspace, signal_source=source)
     assert not result.invalid, result.invalid[:3]
     book = result.book
     decisions = {sid: asdict(rec) for sid, rec in book.by_signal.items()}
@@ -207,8 +216,9 @@ class Pair:
     backtest: Run
 
 
-def _pair(bars: BarArrays, records: list[StreamRecord], source: SignalSource, tmp: Path) -> Pair:
-    return Pair(_stack_run(bars, records, source), _backtest_run(bars, records, source, tmp))
+def _pair(bars: dict[str, BarArrays], source: SignalSource, inputs: RunInputs | None, tmp: Path) -> Pair:
+    records = merge_records([build_records(b, sym, source(b, sym)) for sym, b in sorted(bars.items())])
+    return Pair(_stack_run(records, inputs), _backtest_run(bars, records, source, tmp))
 
 
 @pytest.fixture(scope="module")
@@ -217,13 +227,65 @@ def two_days(ftx_month: BarArrays) -> BarArrays:
 
 
 @pytest.fixture(scope="module")
-def builtin(two_days: BarArrays, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    records = build_records(two_days, SYMBOL, signals_history(two_days))
-    yield _pair(two_days, records, signals_history, tmp_path_factory.mktemp("bt-builtin"))
+def builtin_pair(two_days: BarArrays, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    yield _pair({SYMBOL: two_days}, builtin, None, tmp_path_factory.mktemp("bt-builtin"))
 
 
-def test_builtin_strategies_decide_trade_and_train_identically(builtin: Pair) -> None:
-    stack, bt = builtin.stack, builtin.backtest
+def _write_signals_file(bars: BarArrays, path: Path) -> Path:
+    """A user's signals on the two days: off the minute (ts 17 s after a close), some in epoch ms, no prices.
+
+    Side follows the last 15 minutes' move, confidence its size; every 9th minute, alternating modes.
+    """
+    rows = ["ts,symbol,side,mode,confidence,strategy"]
+    close = bars.close
+    for k in range(20, len(bars), 9):
+        move = float(np.log(close[k] / close[k - 15]))
+        side = "long" if move > 0 else "short"
+        conf = min(0.99, 0.5 + abs(move) * 200)
+        t = int(bars.ts[k]) + 60 + 17  # bar k closed 17 s before the signal
+        ts = str(t * 1000) if k % 2 else from_epoch_s(t)
+        rows.append(f"{ts},{SYMBOL},{side},{'runner' if k % 3 == 0 else 'scalp'},{conf:.4f},my_momentum")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def signals_file(two_days: BarArrays, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    tmp = tmp_path_factory.mktemp("bt-signals")
+    sig_path = _write_signals_file(two_days, tmp / "signals.csv")
+    args = argparse.Namespace(
+        data=[f"{SYMBOL}={find_data_file(DEFAULT_MONTH)}"],
+        symbol=None,
+        quotes=None,
+        signals=sig_path,
+        config=None,
+        days=2,
+        profile=PROFILE,
+    )
+    inputs = resolve_inputs(args)  # the replay's and the backtest's own input parsing
+    assert inputs.signals is not None
+    yield _pair(inputs.bars, inputs.signals, inputs, tmp / "ws")
+
+
+def test_a_signals_file_decides_trades_and_trains_identically(signals_file: Pair) -> None:
+    stack, bt = signals_file.stack, signals_file.backtest
+    # Given a user's signals file (times off the minute, some in epoch ms, no prices) on the same two days
+    # Then every signal was decided (none parked), some passed and closed, blocked ones labelled, nights trained
+    assert len(stack.decisions) > 200
+    assert all(d["strategy"] == "my_momentum" for d in stack.decisions.values())
+    assert sum(t["status"] == "CLOSED" for t in stack.trades.values()) > 10
+    assert sum(o is not None for o in stack.outcomes.values()) > 200
+    assert any(n["candidate_id"] for n in stack.nights), "no night trained a model"
+    # And the training sets held only the user's signals (no built-in historical rows) on both paths
+    for n in stack.nights + bt.nights:
+        assert not any(k.startswith("historical_from_builtin") for k in (n["collect_counts"] or {}))
+    # And every record is the same on both paths
+    diffs = _compare(stack, bt)
+    assert not diffs, f"{len(diffs)} differences, first: {diffs[:10]}"
+
+
+def test_builtin_strategies_decide_trade_and_train_identically(builtin_pair: Pair) -> None:
+    stack, bt = builtin_pair.stack, builtin_pair.backtest
     # Given two real days of the FTX month with the built-in strategies' signals on both paths
     # Then the runs are not trivial: signals passed and blocked, trades closed, blocked signals labelled, nights ran
     assert len(stack.decisions) > 100
