@@ -5,17 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["add_backtest_parser", "backtest_main", "default_workspace"]
-
-
-def default_workspace(name: str = "backtest") -> Path:
-    """``runs/<UTC timestamp>-<name>/``: the run's folder when ``--workspace`` is not given (the wall clock names a
-    folder only; nothing in the run reads it)."""
-    return Path("runs") / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{name}"
+__all__ = ["add_backtest_parser", "backtest_main"]
 
 
 def add_backtest_parser(sub: Any) -> argparse.ArgumentParser:
@@ -39,6 +32,7 @@ def backtest_main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from huracan.local.replay import build_records, merge_records
     from huracan.signals.inputs import resolve_inputs
     from huracan.signals.source import builtin
+    from huracan.workspace import RunWorkspace, WorkspaceError
 
     t0 = time.perf_counter()
     if not args.data:
@@ -50,9 +44,11 @@ def backtest_main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     records = merge_records([build_records(b, sym, source(b, sym)) for sym, b in sorted(inputs.bars.items())])
     signals = [r for r in records if r.payload["type"] == "signal"]
     config = inputs.config
-    workspace = args.workspace or default_workspace()
-    if workspace.exists() and any(workspace.iterdir()):
-        raise DataFileError(f"{workspace}: the workspace exists and is not empty (a run is never overwritten)")
+    try:
+        ws = RunWorkspace.prepare(args.workspace, "backtest")
+    except WorkspaceError as exc:
+        raise DataFileError(str(exc)) from exc
+    workspace = ws.root
     t_load = time.perf_counter() - t0
     n_bars = sum(len(b) for b in inputs.bars.values())
     label = ", ".join(f"{sym}={p}" for sym, p in sorted(inputs.paths.items()))
@@ -75,7 +71,7 @@ def backtest_main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         signal_source=source,
         on_night=night,
     )
-    summary = write_outputs(workspace, result, config, inputs.symbols)
+    summary = write_outputs(ws, result, config, inputs.bars)
     wall = time.perf_counter() - t0
     t = result.timings_s
     print(
