@@ -48,7 +48,7 @@ from huracan.core.config import EngineConfig
 from huracan.core.features import BAR_SEC, WINDOW, BarWindows
 from huracan.core.records import InvalidRecord, Signal, parse_record
 from huracan.core.timeutil import epoch_s, from_epoch_s
-from huracan.learning.nightly import NightlyPorts, NightlyResult, run_nightly
+from huracan.learning.nightly import NightlyPorts, NightlyResult, code_git_sha, run_nightly
 from huracan.learning.pipeline import TrainingConfig
 from huracan.local.replay import StreamRecord
 from huracan.registry.registry import ModelRegistry
@@ -97,6 +97,18 @@ class _Log:
 
     def error(self, msg: str, *, extra: Mapping[str, object]) -> None:
         log.error("%s %s", msg, dict(extra))
+
+
+@dataclass(frozen=True)
+class _NightSettings:
+    """What ``run_nightly`` reads from its settings when its ports are given: the run's profile and code version.
+
+    The git SHA is asked once per backtest; the job would otherwise ask ``git`` for it twice a night.
+    """
+
+    profile: str
+    git_sha: str
+    strategies_enabled: bool
 
 
 class _NoDeadLetters:
@@ -258,6 +270,7 @@ class Backtest:
             model_provider=self.model_provider,
             regime_provider=self.regime_provider,
         )
+        self.night_settings = _NightSettings(config.profile, code_git_sha(), signal_source is builtin)
         self.nights: list[NightlyResult] = []
         self.invalid: list[tuple[str, str]] = []
         self.timings: dict[str, float] = {}
@@ -434,6 +447,7 @@ class Backtest:
         )
         result = run_nightly(
             from_epoch_s(at),
+            self.night_settings,
             ports=ports,
             training=self.training,
             engine=self.config,
