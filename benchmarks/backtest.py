@@ -117,6 +117,14 @@ def main() -> None:
         figures["month_nightly_s"] = float(timings.get("nightly", 0.0))
         figures["month_reports_s"] = float(timings.get("summary", 0.0))
         figures["month_decide_resolve_s"] = float(timings.get("decide", 0.0) + timings.get("resolve", 0.0))
+        # inside the nights: the job's own step timings (collect, train, register, ...), summed over the month
+        steps: dict[str, float] = {}
+        for night in json.loads((tmp / "b" / "sessions.json").read_text(encoding="utf-8")):
+            for step, sec in (night.get("job_timings_s") or {}).items():
+                if step != "total" and isinstance(sec, int | float):
+                    steps[step] = steps.get(step, 0.0) + float(sec)
+        for step, sec in steps.items():
+            figures[f"nightly_{step}_s"] = sec
         if args.stack_seconds is not None:
             figures["stack_month_s"] = args.stack_seconds
             figures["stack_same_run"] = False
@@ -138,10 +146,21 @@ def main() -> None:
         f"{figures['month_reports_s']:.1f} s; deciding + resolving {figures['month_decide_resolve_s']:.1f} s); "
         f"peak {figures['peak_mb']:.0f} MB"
     )
+    steps = {
+        k[len("nightly_") : -2]: float(v)
+        for k, v in figures.items()
+        if k.startswith("nightly_") and k.endswith("_s") and isinstance(v, float)
+    }
+    if steps:
+        print(
+            "  inside the nights: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda x: -float(x[1] or 0)))
+        )
     if figures.get("stack_month_s"):
         print(
             f"stack replay of the same month: {figures['stack_month_s']:.0f} s -> backtest x"
-            f"{figures['speedup_vs_stack']:.1f}" + ("" if figures.get("stack_same_run", True) else " (stack figure given)")
+            f"{figures['speedup_vs_stack']:.1f}"
+            + ("" if figures.get("stack_same_run", True) else " (stack figure given)")
         )
     if "bars_per_s" in figures:
         print(
