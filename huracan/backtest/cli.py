@@ -72,6 +72,9 @@ def backtest_main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         on_night=night,
     )
     summary = write_outputs(ws, result, config, inputs.bars)
+    from huracan.local.keep import finish_workspace
+
+    run_page = finish_workspace(ws)  # reports/run.html, the whole-run report a replay's workspace has
     wall = time.perf_counter() - t0
     t = result.timings_s
     print(
@@ -93,5 +96,6 @@ def backtest_main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if result.invalid:
         print(f"  {len(result.invalid):,} signals not decided (see summary.json): {result.invalid[0][1]}", file=out)
     print(f"  workspace {workspace}: summary.json, trades.csv, decisions.parquet, models/, reports/", file=out)
+    print(f"  run report {run_page}", file=out)
     print(f"  models: huracan models --base-path {workspace / 'models'} list", file=out)
     return 0

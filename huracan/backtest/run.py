@@ -52,7 +52,7 @@ from huracan.learning.nightly import NightlyPorts, NightlyResult, code_git_sha, 
 from huracan.learning.pipeline import TrainingConfig
 from huracan.local.replay import StreamRecord
 from huracan.registry.registry import ModelRegistry
-from huracan.service.evaluate import Evaluated, SignalService, _signal_ready
+from huracan.service.evaluate import Evaluated, SignalService, _signal_ready, resolve_at
 from huracan.service.resolve import CLOSED, close_columns, resolve_path, terms_of
 from huracan.serving.onnx_export import onnx_artifacts
 from huracan.serving.provider import RegistryModelProvider
@@ -391,7 +391,9 @@ class Backtest:
             self.book.create_decision(ev.decision)
             if ev.trade is not None:
                 self.book.create_shadow_trade(ev.trade)
-                self._open.append((int(epoch_s(ev.trade.timeout_at)), ev.trade.shadow_id))
+                # the timer's own due time: the bar after timeout_at has closed (plus the ingest lag, 0 in a replay)
+                due = resolve_at(ev.trade.timeout_at, self.service.ingest_lag_sec)
+                self._open.append((int(epoch_s(due)), ev.trade.shadow_id))
         self._open.sort()
         self._time("decide", t0)
         return stop
@@ -399,7 +401,7 @@ class Backtest:
     def _resolve_until(self, until: int, last: int) -> None:
         """Close every open trade whose timer is due by ``until``, on the bars published when its timer ran.
 
-        The local runtime releases a timer after the hour window holding its ``timeout_at`` has been published,
+        The local runtime releases a timer after the hour window holding its ``resolve_at`` has been published,
         so the resolver sees the bars up to that window's end (or the data's end).
         """
         t0 = time.perf_counter()

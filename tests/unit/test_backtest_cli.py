@@ -59,7 +59,7 @@ def test_backtest_writes_a_replays_workspace_and_its_registry_outlives_it(
     )
     assert code == 0
     # Then the workspace has a replay's layout, every signal a decision, every pass a trade
-    for name in ("summary.json", "decisions.parquet", "trades.csv", "sessions.json", "models", "reports"):
+    for name in ("summary.json", "decisions.parquet", "trades.csv", "sessions.json", "models", "reports/run.html"):
         assert (ws / name).exists(), name
     summary = json.loads((ws / "summary.json").read_text(encoding="utf-8"))
     for key in (
