@@ -98,13 +98,7 @@ def _stack_run(records: list[StreamRecord], inputs: RunInputs | None) -> Run:
         params["StrategiesEnabled"] = "false"  # the user's signals only, in the nightly's history too
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        # With the user's signals (StrategiesEnabled=false) the emulator's IAM checks currently refuse the training
-        # role's nightly (its ModelsExported PutMetricData is checked as monitoring:PutMetricData, and its settled
-        # decision days under datasets/ are outside its S3 statements), so every night fails before it trains;
-        # reported to the lead. What this test compares is the decisions, so that run has the checks off.
-        LocalRuntime(
-            parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}, enforce_iam=inputs is None
-        ) as rt,
+        LocalRuntime(parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}) as rt,
     ):
         if inputs is not None:
             _load_signal_history(inputs, io.StringIO())
