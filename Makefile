@@ -18,6 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/huracan demo $(ARGS)
 	$(BIN)/huracan demo --planted-edge --days 16 --report-dir reports/planted-edge
+	@echo "Research: the same learning loop without the emulator, record for record: $(BIN)/huracan backtest [--data FILE] [--signals FILE] [--config FILE] (the month in seconds, not minutes; README: Backtest or replay?)"
 
 test: $(STAMP) lint chromium
 	$(BIN)/pytest $(ARGS)

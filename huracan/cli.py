@@ -260,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("rest", nargs=argparse.REMAINDER)
     api.set_defaults(func=_api)
 
+    from huracan.backtest.cli import add_backtest_parser
+
+    add_backtest_parser(sub)
+
     # Parsed by their own modules (see _DELEGATED); listed here for --help.
     sub.add_parser("train", help="one nightly training session, the same function as the 00:00 task (--help)")
     sub.add_parser("cost", help="monthly AWS cost and cost per million signals from a replay's counts (--help)")

@@ -73,6 +73,7 @@ __all__ = [
     "DAY_SEC",
     "BatchCounters",
     "DeadLetters",
+    "Evaluated",
     "LogSink",
     "ModelProvider",
     "Predict",
@@ -181,6 +182,10 @@ class _Evaluated:
     signal: Signal
     decision: DecisionRecord
     trade: ShadowTradeRecord | None
+
+
+#: What :meth:`SignalService.decide` returns per signal (the backtest reads it; the handler persists it).
+Evaluated = _Evaluated
 
 
 @dataclass
@@ -423,13 +428,35 @@ class SignalService:
                 ready.append((s, checked, history.slice(max(0, end - WINDOW), end)))
         if not ready:
             return
-        bar_feats = features_windows(BarWindows.from_bars([h for _, _, h in ready]))
-        sigs = [sig for _, sig, _ in ready]
+        evaluated = self.decide([sig for _, sig, _ in ready], BarWindows.from_bars([h for _, _, h in ready]), model)
+        for (slot, _, _), ev in zip(ready, evaluated, strict=True):
+            if isinstance(ev, Exception):  # broken input for the gates: permanent
+                batch.park_later([slot], f"evaluation failed: {type(ev).__name__}: {ev}")
+            else:
+                if batch.written_at is not None:  # the decision's TTL counts from when it is written
+                    ev.decision = dataclasses.replace(
+                        ev.decision, expires_at_epoch=batch.written_at + self.decisions_ttl_sec
+                    )
+                slot.evaluated = ev
+
+    def decide(
+        self, signals: Sequence[Signal], windows: BarWindows, model: tuple[str, Predict] | None
+    ) -> list[_Evaluated | Exception]:
+        """Features, regime, the served model's probability, the six gates and the paper trade of a pass, for
+        signals whose bar windows are given: the deciding part of the batch, nothing persisted.
+
+        Why a method of its own: the stack's batch step and the in-process backtest (``huracan backtest``)
+        both decide through it, so they cannot drift apart; they differ only in where the windows come from
+        and where the records go. One answer per signal, in order: the evaluation, or the exception that
+        made this signal's input unusable (the caller parks it).
+        """
+        model_id = model[0] if model else None
+        bar_feats = features_windows(windows)
         matrix = model_matrix(
             bar_feats,
-            side_sign=[1.0 if s.side == "long" else -1.0 for s in sigs],
-            confidence=[s.confidence for s in sigs],
-            is_runner=[1.0 if s.mode == "runner" else 0.0 for s in sigs],
+            side_sign=[1.0 if s.side == "long" else -1.0 for s in signals],
+            confidence=[s.confidence for s in signals],
+            is_runner=[1.0 if s.mode == "runner" else 0.0 for s in signals],
         )
         probs: npt.NDArray[np.float64] | None = None
         if model is not None:
@@ -441,18 +468,22 @@ class SignalService:
                 )
                 probs, model_id = None, None
         regimes, regime_source = self._regimes(matrix)
-        for j, (slot, sig, _) in enumerate(ready):
+        out: list[_Evaluated | Exception] = []
+        for j, sig in enumerate(signals):
             try:
-                slot.evaluated = self._evaluate_one(
-                    sig, matrix[j], None if probs is None else float(probs[j]), model_id, str(regimes[j]), regime_source
-                )
-                if batch.written_at is not None:  # the decision's TTL counts from when it is written
-                    ev = slot.evaluated
-                    ev.decision = dataclasses.replace(
-                        ev.decision, expires_at_epoch=batch.written_at + self.decisions_ttl_sec
+                out.append(
+                    self._evaluate_one(
+                        sig,
+                        matrix[j],
+                        None if probs is None else float(probs[j]),
+                        model_id,
+                        str(regimes[j]),
+                        regime_source,
                     )
-            except Exception as exc:  # broken input for the gates: permanent
-                batch.park_later([slot], f"evaluation failed: {type(exc).__name__}: {exc}")
+                )
+            except Exception as exc:
+                out.append(exc)
+        return out
 
     def _regimes(self, matrix: FloatArray) -> tuple[npt.NDArray[np.str_], str]:
         """One regime per signal row, all in one call: the served detector's, else (or if it fails) the rule's."""

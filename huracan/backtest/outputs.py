@@ -1,0 +1,102 @@
+"""What a backtest leaves in its workspace, through :class:`huracan.workspace.RunWorkspace`: the same files a stack
+replay keeps (``summary.json``, ``decisions.parquet``, ``trades.csv``, ``sessions.json``, ``bars.parquet``) beside the
+``models/`` folder registry and ``reports/`` the run wrote while it ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from huracan.backtest.book import MemoryBook
+from huracan.backtest.run import BacktestResult
+from huracan.core.bars import BarArrays
+from huracan.core.config import EngineConfig
+from huracan.learning.nightly import NightlyResult
+from huracan.service.entities import ShadowTradeOutcome
+from huracan.workspace import RunWorkspace, summarize_run
+
+__all__ = ["night_line", "trade_outcomes", "write_outputs"]
+
+
+def trade_outcomes(book: MemoryBook) -> dict[str, ShadowTradeOutcome]:
+    """What became of each trade, as the resolver's close wrote it (``shadow_trade_from_item`` on the stack)."""
+    out: dict[str, ShadowTradeOutcome] = {}
+    for sid, st in book.trade_states.items():
+        c = st.close
+        duration = c.get("duration_sec")
+        out[sid] = ShadowTradeOutcome(
+            shadow_id=sid,
+            status=st.status,
+            exit_price=c.get("exit_price"),
+            exit_reason=c.get("exit_reason"),
+            exit_ts=c.get("exit_ts"),
+            shadow_pnl_bps=c.get("shadow_pnl_bps"),
+            shadow_pnl_net_bps=c.get("shadow_pnl_net_bps"),
+            duration_sec=None if duration is None else float(duration),
+            actual_outcome=c.get("actual_outcome"),
+            prediction_correct=c.get("prediction_correct"),
+            used_in_training=st.used_in_snapshot is not None,
+            outcome_reason=c.get("outcome_reason"),
+        )
+    return out
+
+
+def night_line(n: NightlyResult) -> dict[str, Any]:
+    """One night for ``sessions.json``: n, AUC / ECE / Brier as ``[value, lo, hi]``, the verdict (the demo's line)."""
+    m = n.report.metrics if n.report is not None else None
+
+    def est(e: Any) -> list[float | None] | None:
+        return None if e is None else [e.value, e.lo, e.hi]
+
+    return {
+        "day": n.day,
+        "status": n.status,
+        "n_samples": n.n_samples,
+        "provenance": n.provenance,
+        "auc": est(m.auc) if m is not None else None,
+        "ece": est(m.ece) if m is not None else None,
+        "brier": est(m.brier) if m is not None else None,
+        "model_id": n.model_id,
+        "candidate_id": n.candidate_id,
+        "summary": n.summary,
+        "reasons": list(n.reasons),
+        "job_timings_s": n.timings_s,
+    }
+
+
+def write_outputs(
+    ws: RunWorkspace, result: BacktestResult, config: EngineConfig, bars: Mapping[str, BarArrays]
+) -> dict[str, Any]:
+    """Write the run's files into ``ws``; returns the summary (``summary.json``)."""
+    book = result.book
+    outcomes = trade_outcomes(book)
+    trades = [st.record for st in book.trade_states.values()]
+    ws.write_decisions(book.by_signal.values(), book.outcomes)
+    ws.write_trades(trades, outcomes)
+    ws.write_sessions([night_line(n) for n in result.nights])
+    ws.write_bars(bars)
+    summary = summarize_run(
+        book.by_signal.values(),
+        trades,
+        ws.model_cards(),
+        decision_outcomes=book.outcomes,
+        trade_outcomes=outcomes,
+        signals=result.signals + len(result.invalid),
+        config_hash=config.version,
+        days=(result.last_publish - result.first_publish) / 86_400,
+        extra={
+            "kind": "backtest",
+            "profile": config.profile,
+            "signals_not_decided": len(result.invalid),
+            "signals_not_decided_reasons": [{"signal": s, "reason": r} for s, r in result.invalid[:100]],
+            "counterfactuals": len(book.outcomes),
+            "nights": len(result.nights),
+            "schedules_fired": result.schedules_fired,
+            "schedules_skipped": result.schedules_skipped,
+            "daily_reports": len(result.reports),
+            "timings_s": result.timings_s,
+        },
+    )
+    ws.write_summary(summary)
+    return summary
