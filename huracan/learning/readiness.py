@@ -27,9 +27,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from huracan.learning.evaluate import OOSMetrics
+from huracan.learning.evaluate import Estimate, OOSMetrics
 
 __all__ = ["Check", "ReadinessPolicy", "Verdict", "readiness_verdict"]
+
+
+def _auc_text(a: Estimate) -> str:
+    """``0.563 [0.468, 0.654]``; a model whose every prediction is the same has AUC 0.5 with no spread at all,
+    which reads like certainty ("0.500 [0.500, 0.500]") and is the absence of any ranking: say that instead."""
+    if a.lo == a.hi == a.value:
+        return f"{a.value:.3f}, every prediction the same: no ranking"
+    return f"{a.value:.3f} [{a.lo:.3f}, {a.hi:.3f}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +110,7 @@ def readiness_verdict(
             bool(a.lo > 0.5),
             a.lo,
             0.5,
-            f"OOS AUC {a.value:.3f} [{a.lo:.3f}, {a.hi:.3f}] on n={a.n}: "
+            f"OOS AUC {_auc_text(a)} on n={a.n}: "
             + ("interval above 0.5" if a.lo > 0.5 else "interval includes 0.5 (no evidence of an edge)"),
         )
     )
@@ -171,7 +179,8 @@ def readiness_verdict(
     if ready:
         summary = f"READY: edge found, OOS AUC {a.value:.3f} [{a.lo:.3f}, {a.hi:.3f}], ECE {m.ece.value:.4f}"
     elif not by["edge_auc"].passed:
-        summary = f"NOT READY: no edge found (OOS AUC {a.value:.3f} [{a.lo:.3f}, {a.hi:.3f}] includes 0.5)"
+        spread = "" if a.lo == a.hi == a.value else " includes 0.5"
+        summary = f"NOT READY: no edge found (OOS AUC {_auc_text(a)}{spread})"
     else:
         failed = ", ".join(c.name for c in checks if c.blocking and not c.passed)
         summary = f"NOT READY: failed {failed}"

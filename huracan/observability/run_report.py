@@ -297,8 +297,8 @@ def model_timeline(r: RunData) -> list[dict[str, Any]]:
 
 
 def _plot_models(r: RunData) -> Figure:
-    fig, ax = _figure((7, 3.0))
     rows = model_timeline(r)
+    fig, ax = _figure((7, min(8.0, max(3.0, 1.0 + 0.16 * len(rows)))))
     if rows:
         for i, m in enumerate(rows):
             reg = _dt(m["registered_at"])
@@ -324,9 +324,11 @@ def _plot_models(r: RunData) -> Figure:
             Line2D([], [], lw=5, alpha=0.5, color=_COLORS["main"], label="served by the gates"),
             Line2D([], [], marker="^", ls="", color="#6a1b9a", label="adopted by Hamilton"),
         ]
-        ax.legend(handles=handles, fontsize=7, loc="upper left")
-        ax.set_yticks(range(len(rows)), [f"v{m['version']} {str(m['model_id'])[7:15]}" for m in rows], fontsize=7)
-        ax.set_ylim(-0.8, len(rows) - 0.2 + 0.6 * 2)
+        ax.legend(handles=handles, fontsize=7, loc="lower right")
+        step = max(1, -(-len(rows) // 25))
+        ticks = list(range(0, len(rows), step))
+        ax.set_yticks(ticks, [f"v{rows[i]['version']} {str(rows[i]['model_id'])[7:15]}" for i in ticks], fontsize=7)
+        ax.set_ylim(-0.8, len(rows) - 0.2)
         _date_axis(ax)
     else:
         _empty(ax, "no model registered in this run")

@@ -85,3 +85,11 @@ def test_champion_comparison_and_stability():
     )
     v2 = readiness_verdict(level, n_samples=25_000, policy=POLICY, importance_change=0.5)
     assert v2.ready and v2.check("vs_champion").passed
+
+
+def test_constant_predictions_are_named_not_shown_as_a_certain_half():
+    # Given a model whose every prediction is the same: AUC 0.5 with a zero-width interval
+    v = readiness_verdict(_metrics(auc=Estimate(0.5, 0.5, 0.5, 120)), n_samples=25_000, policy=POLICY)
+    assert not v.ready and "no edge found" in v.summary
+    assert "every prediction the same" in v.summary and "[0.500, 0.500]" not in v.summary
+    assert "[0.500, 0.500]" not in v.check("edge_auc").detail
