@@ -534,6 +534,10 @@ class RunWorkspace:
             stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
             slug = _NAME_RE.sub("-", name).strip("-.") or "run"
             path = RUNS_DIR / f"{stamp}-{slug}"
+            k = 2
+            while path.exists():  # two runs started in the same second never share a folder
+                path = RUNS_DIR / f"{stamp}-{slug}-{k}"
+                k += 1
         root = Path(path)
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root}: is a file, not a workspace folder")

@@ -181,6 +181,8 @@ def test_default_path_and_refusing_a_used_workspace(tmp_path: Path, monkeypatch:
     monkeypatch.chdir(tmp_path)
     ws = RunWorkspace.prepare(None, "BTC-PERP demo", now=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert ws.root == Path("runs/20240102T030405Z-BTC-PERP-demo")
+    again = RunWorkspace.prepare(None, "BTC-PERP demo", now=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert again.root == Path("runs/20240102T030405Z-BTC-PERP-demo-2")
     ws.write_summary({"signals": 0})
     with pytest.raises(WorkspaceError, match="already holds a run"):
         RunWorkspace.prepare(ws.root, "again")
