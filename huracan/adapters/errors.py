@@ -167,6 +167,11 @@ def describe_failure(exc: BaseException) -> str | None:
             return f"nothing answers at {where}: is the stack (or the demo that printed this endpoint) still running?"
         if isinstance(e, botocore.exceptions.ClientError):
             err = e.response.get("Error", {})
+            if err.get("Code") in ("InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId"):
+                return (
+                    "the endpoint does not know these AWS credentials; for the demo's embedded AWS use the keys "
+                    "in the 'Watch it from another shell' line it printed"
+                )
             op = getattr(e, "operation_name", "the request")
             return f"AWS refused {op}: {err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": ")
     return None

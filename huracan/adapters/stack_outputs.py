@@ -46,6 +46,9 @@ def stack_environment(stack_name: str, endpoint_url: str | None = None) -> dict[
     try:
         stacks = cf.describe_stacks(StackName=stack_name)["Stacks"]
     except cf.exceptions.ClientError as exc:
+        err = exc.response.get("Error", {})
+        if err.get("Code") != "ValidationError":  # refused (credentials, permissions), not absent: say that
+            raise
         where = endpoint_url or f"AWS region {cf.meta.region_name}"
         raise StackNotFound(f"no stack named {stack_name!r} at {where}") from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}

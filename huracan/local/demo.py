@@ -373,6 +373,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         print(f"Local stack from template.yaml on {rt.aws.endpoint}; stand-ins:", file=out)
         for line in rt.stack.describe() if rt.stack else []:
             print(f"  - {line}", file=out)
+        print(_watch_line(rt), file=out)
         if user_signals:
             _load_signal_history(opts.inputs, out)
         hamilton = _hamilton(rt, bars, [r for r in records if r.partition_key == first_symbol], config)
@@ -436,6 +437,20 @@ def _days_of(bars_by: dict[str, BarArrays]) -> tuple[float, float]:
     first = min(int(b.ts[0]) for b in bars_by.values() if len(b))
     last = max(int(b.ts[-1]) for b in bars_by.values() if len(b))
     return max(d for d, _ in per), (last - first + BAR_SEC) / 86400
+
+
+def _watch_line(rt: LocalRuntime) -> str:
+    """How to watch this run from another shell. With IAM enforced the emulator accepts only its own users'
+    keys, so the line carries the local platform user's: keys of this in-memory emulator, gone when it stops."""
+    stack = rt.stack.stack_name if rt.stack else "huracan-local"
+    command = f"huracan feed --stack {stack} --endpoint {rt.aws.endpoint}"
+    if rt.layer is None:
+        return f"Watch it from another shell: {command}"
+    c = rt.layer.platform.credentials
+    return (
+        "Watch it from another shell (the keys are this emulator's, valid until it stops): "
+        f"AWS_ACCESS_KEY_ID={c.access_key} AWS_SECRET_ACCESS_KEY={c.secret_key} {command}"
+    )
 
 
 def _prepare_workspace(opts: DemoOptions, symbol: str) -> RunWorkspace:
