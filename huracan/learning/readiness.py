@@ -25,6 +25,7 @@ champion, seed target < 30 %; a fresh edge in a new regime may legitimately move
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from huracan.learning.evaluate import Estimate, OOSMetrics
@@ -124,8 +125,13 @@ def readiness_verdict(
             pnl_ok,
             d.lo,
             0.0,
-            f"kept {m.trades_kept}/{m.auc.n} at p > {m.threshold:.2f}: net {m.pnl_kept_bps.value:+.2f} bps vs all "
-            f"{m.pnl_all_bps.value:+.2f} bps, difference {d.value:+.2f} [{d.lo:+.2f}, {d.hi:+.2f}] bps"
+            f"kept {m.trades_kept}/{m.auc.n} at p > {m.threshold:.2f}: "
+            + (
+                f"net {m.pnl_kept_bps.value:+.2f} bps vs all {m.pnl_all_bps.value:+.2f} bps, "
+                f"difference {d.value:+.2f} [{d.lo:+.2f}, {d.hi:+.2f}] bps"
+                if math.isfinite(d.value) and math.isfinite(d.lo) and math.isfinite(d.hi)
+                else f"net of all {m.pnl_all_bps.value:+.2f} bps; nothing kept (or nothing blocked) to compare it with"
+            )
             + (
                 ""
                 if pnl_ok

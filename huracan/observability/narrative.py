@@ -133,7 +133,7 @@ class FiguresNarrator:
             return "No training session ran today."
         t = today[-1]
         auc = "n/a" if t.auc is None else f"{t.auc:.3f}{interval_text(t.auc, t.auc_ci, '.3f')}"
-        text = f"The 00:00 UTC training trained on {t.n} samples: AUC {auc}"
+        text = f"Last night's training (00:00 UTC) trained on {t.n} samples: AUC {auc}"
         if t.ece is not None:
             text += f", ECE {t.ece:.4f}"
         if t.brier is not None:

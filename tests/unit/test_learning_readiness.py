@@ -93,3 +93,14 @@ def test_constant_predictions_are_named_not_shown_as_a_certain_half():
     assert not v.ready and "no edge found" in v.summary
     assert "every prediction the same" in v.summary and "[0.500, 0.500]" not in v.summary
     assert "[0.500, 0.500]" not in v.check("edge_auc").detail
+
+
+def test_nothing_kept_is_said_not_printed_as_nan():
+    nan = float("nan")
+    m = _metrics(
+        pnl_kept_bps=Estimate(nan, nan, nan, 0),
+        pnl_kept_minus_all_bps=Estimate(nan, nan, nan, 24),
+        trades_kept=0,
+    )
+    detail = readiness_verdict(m, n_samples=25_000, policy=POLICY).check("edge_pnl").detail
+    assert "nan" not in detail and "nothing kept" in detail
