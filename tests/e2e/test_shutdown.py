@@ -57,6 +57,8 @@ def test_ctrl_c_during_the_demo_stops_the_servers() -> None:
             "--no-progress",
             "--report-dir",
             "/tmp/huracan-sigint",
+            "--workspace",
+            "/tmp/huracan-sigint/run",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
