@@ -510,7 +510,7 @@ def _sessions_table(r: RunData) -> str:
         )
         for s in r.sessions
     ]
-    head = ["ran at 00:00 UTC on", "data up to", "n", "AUC [95%]", "ECE [95%]", "verdict", "reasons"]
+    head = ["ran at 00:00 UTC on", "data up to", "n", "AUC [95%] (no skill: 0.5)", "ECE [95%]", "verdict", "reasons"]
     return _table(head, rows, tid="run-sessions")
 
 
