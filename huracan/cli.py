@@ -173,17 +173,6 @@ def _api(args: argparse.Namespace) -> int:
     return openapi_main(args.rest)
 
 
-def _positive_days(text: str) -> int:
-    """``--days N``: a whole number of days, at least 1 (0 would replay nothing and start a stack for it)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--days must be a whole number of days, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"--days must be at least 1, got {n}")
-    return n
-
-
 def _workspace_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workspace",
@@ -199,12 +188,14 @@ def _stack_args(p: argparse.ArgumentParser, required: bool = False) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from huracan.signals.args import add_input_arguments, positive_days
+
     parser = argparse.ArgumentParser(prog="huracan", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (default WARNING)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="replay a real month end to end through the local stack")
     demo.add_argument("--data", type=Path, help="OHLCV CSV/Parquet (default: the FTX BTC-PERP month)")
-    demo.add_argument("--days", type=_positive_days, help="replay only the first N days")
+    demo.add_argument("--days", type=positive_days, help="replay only the first N days")
     demo.add_argument("--profile", default="demo", choices=["seed", "demo"], help="engine settings profile")
     demo.add_argument("--report-dir", type=Path, help="where daily reports go (default: the workspace's reports/)")
     _workspace_arg(demo)
@@ -215,8 +206,6 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser(
         "replay", help="replay any OHLCV file (embedded stack, or --stack to publish to a deployed one)"
     )
-    from huracan.signals.args import add_input_arguments
-
     add_input_arguments(replay)
     replay.add_argument("--report-dir", type=Path, help="daily reports (default: the workspace's reports/)")
     _workspace_arg(replay)

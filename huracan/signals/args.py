@@ -8,7 +8,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_input_arguments"]
+__all__ = ["add_input_arguments", "positive_days"]
+
+
+def positive_days(text: str) -> int:
+    """``--days N``: a whole number of days, at least 1 (0 would replay nothing and start a stack for it)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--days must be a whole number of days, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--days must be at least 1, got {n}")
+    return n
 
 
 def add_input_arguments(p: argparse.ArgumentParser, *, data_required: bool = True) -> None:
@@ -29,5 +40,5 @@ def add_input_arguments(p: argparse.ArgumentParser, *, data_required: bool = Tru
         "replaces the built-in strategies",
     )
     p.add_argument("--config", type=Path, help="your settings (TOML, engine.toml's layout, merged over it)")
-    p.add_argument("--days", type=int, help="only the first N days")
+    p.add_argument("--days", type=positive_days, help="only the first N days")
     p.add_argument("--profile", default="demo", help="settings profile (seed, demo, or one your --config defines)")
