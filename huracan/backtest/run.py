@@ -139,6 +139,9 @@ class _FolderTrainingStore:
     def put_models_exported(self, count: int, at: str) -> None:
         return None  # no CloudWatch: the night's status says it
 
+    def put_nightly_health(self, at: str, *, failed: bool, archive_backlog_days: int | None = None) -> None:
+        return None  # no CloudWatch alarms in a backtest: the night's status says whether it failed
+
 
 class _FolderReports:
     """The daily summary's page sink: ``reports/<day>/index.html`` and ``metrics.json``, as the S3 store lays them out."""

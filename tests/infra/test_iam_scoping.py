@@ -39,10 +39,16 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "ResolveOutcomeFunctionRole": {
         "dynamodb": {"DecisionsTable", "IdempotencyTable", "PricesTable", "ShadowTradesTable"},
     },
+    # GetRandomPassword names no resource on AWS: "*" is the only Resource it accepts
+    "RotateHmacSecretFunctionRole": {"secretsmanager": {"*", "HamiltonHmacSecret"}},
     "ShadowTradeTimerRole": {
         "dynamodb": {"ShadowTradesTable"},
         "lambda": {"ResolveOutcomeFunction"},
         "logs": {"*"},
+    },
+    "SweepOpenTradesFunctionRole": {
+        "dynamodb": {"PricesTable", "ShadowTradesTable"},
+        "states": {"ShadowTradeTimer"},
     },
     "TrainingExecutionRole": {"ecr": {"*", "repository"}, "logs": {"TrainingLogGroup"}},
     "TrainingTaskPolicy": {
