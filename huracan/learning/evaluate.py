@@ -10,9 +10,16 @@ too narrow. The block length is the number of rows entered within one embargo (t
 at least 1. Intervals are percentile intervals at ``level`` (default 95 %, two-sided).
 
 Calibration error (ECE) uses **10 equal-count bins** of the predicted probability (rows sorted by the
-prediction and cut into 10 groups of equal size): ``Σ_b (n_b / n) · |mean(y)_b − mean(p)_b|``. ECE is biased
-upwards at finite n even for a perfectly calibrated model, so :func:`ece_noise_floor` gives the ECE such a
-model would exceed only 5 % of the time at this n; the readiness check allows for it.
+prediction and cut into 10 groups of equal size): ``Σ_b (n_b / n) · |mean(y)_b − mean(p)_b|``. That plug-in
+ECE is biased upwards at finite n (the absolute value of a bin's zero-mean noise is positive), and a
+bootstrap replicate adds the same bias once more, so percentile intervals sat *above* their own point
+("0.049 [0.057, 0.127]"). The ECE reported is therefore **bootstrap bias-corrected**: ``2·ECE − median(ECE*)``
+with the *basic* interval ``[2·ECE − q_hi(ECE*), 2·ECE − q_lo(ECE*)]`` (all floored at 0). The replicates'
+spread above the plug-in value estimates the bias the plug-in value has above the truth, and subtracting it
+gives an estimate near 0 for a calibrated model at any n, so one fixed limit can bind at nightly sizes
+(:mod:`.readiness`). The median (not the mean) of the replicates lies between their quantiles by
+construction, so the interval always contains its estimate. The plug-in value stays in ``ece_plugin`` and
+:func:`ece_noise_floor` (its 95 % quantile under perfect calibration) beside it, for reference.
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ __all__ = [
     "OOSMetrics",
     "auc_point",
     "block_length",
+    "bootstrap_auc",
     "bootstrap_mean",
+    "debiased_ece",
     "ece_noise_floor",
     "equal_count_bins",
     "evaluate_oos",
@@ -169,7 +178,11 @@ def ece_noise_floor(
     return float(np.quantile(np.concatenate(eces), q))
 
 
-def _estimates(stats: dict[str, WeightedStat], n: int, plan: BootstrapPlan) -> dict[str, Estimate]:
+def _estimates(
+    stats: dict[str, WeightedStat], n: int, plan: BootstrapPlan, *, debias: frozenset[str] = frozenset()
+) -> dict[str, Estimate]:
+    """Point values and percentile intervals; keys in ``debias`` get the bias-corrected basic interval
+    (see the module docstring), floored at 0 (they are non-negative statistics such as ECE)."""
     ones = np.ones((1, n))
     points = {k: float(f(ones)[0]) for k, f in stats.items()}
     reps: dict[str, list[FloatArray]] = {k: [] for k in stats}
@@ -182,13 +195,30 @@ def _estimates(stats: dict[str, WeightedStat], n: int, plan: BootstrapPlan) -> d
         r = np.concatenate(reps[k])
         r = r[np.isfinite(r)]
         lo, hi = (float(np.quantile(r, alpha)), float(np.quantile(r, 1 - alpha))) if r.size else (np.nan, np.nan)
+        if k in debias and r.size:
+            # bias-corrected (module docstring): the basic interval around 2·ECE − median holds it by construction
+            med = float(np.median(r))
+            v, lo, hi = max(0.0, 2 * v - med), max(0.0, 2 * v - hi), max(0.0, 2 * v - lo)
         if np.isfinite(v) and np.isfinite(lo) and np.isfinite(hi):
-            # A biased statistic's replicates can all sit on one side of the point (ECE: resampling adds noise the
-            # binned gap counts as miscalibration), so the percentile interval may miss the point itself
-            # ("0.049 [0.057, 0.127]"). Reported intervals always hold their point: widened to it, never narrowed.
+            # A biased statistic's replicates can all sit on one side of the point, so a percentile interval may
+            # miss the point itself. Reported intervals always hold their point: widened to it, never narrowed.
             lo, hi = min(lo, float(v)), max(hi, float(v))
         out[k] = Estimate(value=v, lo=lo, hi=hi, n=n)
     return out
+
+
+def bootstrap_auc(score: FloatArray, y: FloatArray, plan: BootstrapPlan) -> Estimate:
+    """AUC of ``score`` with its block-bootstrap interval and n (NaN point when a class is missing)."""
+    s = np.asarray(score, dtype=np.float64)
+    return _estimates({"auc": _auc_stat(s, np.asarray(y, dtype=np.float64))}, len(s), plan)["auc"]
+
+
+def debiased_ece(p: FloatArray, y: FloatArray, plan: BootstrapPlan) -> Estimate:
+    """Bias-corrected ECE (10 equal-count bins) with its basic bootstrap interval (module docstring)."""
+    pa = np.asarray(p, dtype=np.float64)
+    bins = equal_count_bins(pa)
+    stat = _ece_stat(pa, np.asarray(y, dtype=np.float64), bins, ECE_BINS)
+    return _estimates({"ece": stat}, len(pa), plan, debias=frozenset({"ece"}))["ece"]
 
 
 def bootstrap_mean(values: FloatArray, plan: BootstrapPlan) -> Estimate:
@@ -207,7 +237,7 @@ class OOSMetrics:
     ece: Estimate
     ece_floor: float
     base_rate: Estimate
-    threshold: float
+    threshold: float | None
     precision: Estimate
     trades_kept: int
     kept_share: float
@@ -219,6 +249,18 @@ class OOSMetrics:
     champion_brier: Estimate | None = None
     brier_minus_champion: Estimate | None = None
     ece_binning: str = f"{ECE_BINS} equal-count bins of the predicted probability"
+    #: the plug-in ECE (biased upwards at finite n); ``ece`` is its bias-corrected value
+    ece_plugin: float | None = None
+    #: the gate threshold per mode when each row was judged at its own mode's threshold
+    thresholds: dict[str, float] | None = None
+
+    @property
+    def threshold_text(self) -> str:
+        """How kept rows were chosen, e.g. ``p > 0.45`` or ``p > each mode's threshold (scalp 0.62, runner 0.80)``."""
+        if self.thresholds:
+            each = ", ".join(f"{k} {v:.2f}" for k, v in self.thresholds.items())
+            return f"p > each mode's threshold ({each})"
+        return f"p > {self.threshold:.2f}" if self.threshold is not None else "p > threshold"
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -229,13 +271,16 @@ def evaluate_oos(
     y: FloatArray,
     pnl_bps: FloatArray,
     *,
-    threshold: float,
+    threshold: float | FloatArray,
     plan: BootstrapPlan,
     champion_p: FloatArray | None = None,
+    thresholds: dict[str, float] | None = None,
 ) -> OOSMetrics:
     """Metrics of calibrated probabilities ``p`` against outcomes ``y`` (1 = WIN) on the test rows.
 
-    Kept trades are the rows the meta-label gate would pass (``p > threshold``, the gate's rule); P&L is the
+    Kept trades are the rows the meta-label gate would pass (``p > threshold``, the gate's rule; an array
+    gives each row its own threshold: its mode's deployed ``meta_label_threshold``, named per mode in
+    ``thresholds`` for the report); P&L is the
     row's net P&L in bps, so "kept minus all" is what the gate adds per signal after costs. With
     ``champion_p`` (the champion's probabilities on the same rows) the paired differences share replicates,
     so their interval reflects only the models' disagreement.
@@ -247,7 +292,8 @@ def evaluate_oos(
     if n == 0 or len(y) != n or len(pnl) != n:
         raise ValueError("p, y and pnl_bps must be non-empty and of equal length")
     pc = np.clip(p, _EPS, 1 - _EPS)
-    kept = (p > threshold).astype(np.float64)
+    thr = np.broadcast_to(np.asarray(threshold, dtype=np.float64), p.shape)
+    kept = (p > thr).astype(np.float64)
     bins = equal_count_bins(p)
     mean_kept = _mean_stat(pnl, kept)
     mean_all = _mean_stat(pnl)
@@ -274,7 +320,8 @@ def evaluate_oos(
         stats["auc_diff"] = lambda w: auc_n(w) - auc_c(w)
         stats["champion_brier"] = brier_c
         stats["brier_diff"] = lambda w: brier_n(w) - brier_c(w)
-    e = _estimates(stats, n, plan)
+    e = _estimates(stats, n, plan, debias=frozenset({"ece"}))
+    ece_plugin = float(stats["ece"](np.ones((1, n)))[0])
     n_kept = int(kept.sum())
     for k in ("precision", "pnl_kept"):
         e[k] = replace(e[k], n=n_kept)
@@ -285,7 +332,9 @@ def evaluate_oos(
         ece=e["ece"],
         ece_floor=ece_noise_floor(p, seed=plan.seed),
         base_rate=e["base_rate"],
-        threshold=threshold,
+        threshold=float(threshold) if np.ndim(threshold) == 0 else None,
+        thresholds=thresholds,
+        ece_plugin=ece_plugin,
         precision=e["precision"],
         trades_kept=n_kept,
         kept_share=float(kept.mean()),

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -54,6 +54,7 @@ from huracan.core.config import EngineConfig, engine_config, load_config
 from huracan.core.features import MODEL_FEATURES
 from huracan.core.timeutil import epoch_s, format_ts, from_epoch_s, parse_ts
 from huracan.learning.archive_jobs import yesterday
+from huracan.learning.baseline import terms_from_engine
 from huracan.learning.collect import Collected, DecisionSource, LiveTradeSource, collect_dataset
 from huracan.learning.pipeline import Champion, TrainingConfig, TrainingReport, TrainingResult, run_training
 from huracan.learning.regime_detector import (
@@ -215,16 +216,20 @@ def card_metrics(report: TrainingReport) -> dict[str, Any]:
         "base_rate": m.base_rate.to_dict(),
         "ece_binning": m.ece_binning,
         "ece_floor": m.ece_floor,
+        "ece_plugin": m.ece_plugin,
         "threshold": m.threshold,
+        "thresholds": m.thresholds,
         "precision": m.precision.to_dict(),
         "trades_kept": m.trades_kept,
         "kept_share": m.kept_share,
         "pnl_kept_bps": m.pnl_kept_bps.to_dict(),
         "pnl_all_bps": m.pnl_all_bps.to_dict(),
         "pnl_kept_minus_all_bps": m.pnl_kept_minus_all_bps.to_dict(),
-        "oof_auc": report.oof_auc,
-        "raw_ece": report.raw_ece,
+        "oof_auc": report.oof_auc.to_dict(),
+        "raw_ece": report.raw_ece.to_dict(),
         "calibration_kind": report.calibration_kind,
+        "calibration_choice": asdict(report.calibration_choice),
+        "lift": {k: v.to_dict() for k, v in report.lift.items()},
         "importance": report.importance.gain,
         "importance_gain": report.importance.gain,
         "importance_permutation": report.importance.permutation,
@@ -332,6 +337,8 @@ def run_nightly(
         ports = ports_from_settings(settings, today=session_day)
     eng = engine or engine_config(getattr(settings, "profile", None) or "seed", getattr(settings, "config_file", None))
     cfg = training or TrainingConfig(name=name)
+    if cfg.modes is None:  # judge the P&L at each mode's deployed threshold, the baseline on its barriers
+        cfg = replace(cfg, modes=terms_from_engine(eng))
     days = lookback_days or int(getattr(settings, "lookback_days", 30) or 30)
     if signal_source is None:
         signal_source = _default_signal_source(ports, settings)

@@ -48,15 +48,17 @@ import numpy.typing as npt
 
 from huracan.core.bars import BarArrays, FloatArray, IntArray
 from huracan.core.timeutil import from_epoch_s
-from huracan.learning.calibrate import ISOTONIC_MIN_SAMPLES, fit_calibration
+from huracan.learning.baseline import ModeLift, ModeTerms, fit_baseline, lift_by_mode, mode_of
+from huracan.learning.calibrate import CalibrationChoice, fit_calibration
 from huracan.learning.cv import Fold, WalkForwardSplit, assert_no_overlap, purged_walk_forward
 from huracan.learning.dataset import Dataset
 from huracan.learning.evaluate import (
     BootstrapPlan,
+    Estimate,
     OOSMetrics,
-    auc_point,
     block_length,
-    equal_count_bins,
+    bootstrap_auc,
+    debiased_ece,
     evaluate_oos,
 )
 from huracan.learning.importance import ImportanceReport, compute_importance
@@ -97,9 +99,12 @@ class TrainingConfig:
     n_folds: int = 4
     test_fraction: float = 0.2
     embargo_sec: int | None = None
+    #: the gate threshold for rows of a mode not in ``modes`` (and every row when ``modes`` is None)
     threshold: float = 0.45
     learner: MetaLabelLearner = field(default_factory=MetaLabelLearner)
-    isotonic_min_samples: int = ISOTONIC_MIN_SAMPLES
+    #: each mode's deployed gate threshold and label arithmetic (:func:`~.baseline.terms_from_engine`): the
+    #: P&L check keeps a row at its own mode's ``meta_label_threshold``, and the cost baseline uses the barriers
+    modes: Mapping[str, ModeTerms] | None = None
     n_boot: int = 500
     ci_level: float = 0.95
     permutation_repeats: int = 2
@@ -155,7 +160,7 @@ class FoldReport:
     train_end: str
     valid_start: str
     valid_end: str
-    valid_auc: float
+    valid_auc: Estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +178,11 @@ class TrainingReport:
     embargo_sec: int
     block_len: int
     folds: tuple[FoldReport, ...]
-    oof_auc: float
+    oof_auc: Estimate
     n_calibration: int
     calibration_kind: str
-    raw_ece: float
+    calibration_choice: CalibrationChoice
+    raw_ece: Estimate
     features: tuple[str, ...]
     params: dict[str, Any]
     num_boost_round: int
@@ -187,6 +193,8 @@ class TrainingReport:
     champion_model_id: str | None
     timings_s: dict[str, float]
     config: dict[str, Any]
+    #: per mode (and ``all``): AUC beside the cost baseline's on the same test rows, and the lift
+    lift: dict[str, ModeLift] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (the regime detector's booster text is left out; it travels as its own artifact)."""
@@ -206,8 +214,10 @@ class TrainingReport:
             f"{self.test_window[0]}→{self.test_window[1]}",
             f"  AUC {m.auc.value:.3f} [{m.auc.lo:.3f}, {m.auc.hi:.3f}]  Brier {m.brier.value:.4f} "
             f"[{m.brier.lo:.4f}, {m.brier.hi:.4f}]  log loss {m.log_loss.value:.4f}  ECE {m.ece.value:.4f} "
-            f"[{m.ece.lo:.4f}, {m.ece.hi:.4f}] ({m.ece_binning}; raw {self.raw_ece:.4f}, {self.calibration_kind})",
-            f"  at p > {m.threshold:.2f}: kept {m.trades_kept} ({m.kept_share:.0%}), precision "
+            f"[{m.ece.lo:.4f}, {m.ece.hi:.4f}] (bias-corrected; raw {self.raw_ece.value:.4f}, "
+            f"{self.calibration_kind} by held-out log loss)",
+            *(f"  {k}: {v.text()}" for k, v in self.lift.items()),
+            f"  at {m.threshold_text}: kept {m.trades_kept} ({m.kept_share:.0%}), precision "
             f"{m.precision.value:.3f}, net {m.pnl_kept_bps.value:+.2f} bps kept vs {m.pnl_all_bps.value:+.2f} all",
             f"  top features (gain): {', '.join(f'{k} {v:.0%}' for k, v in self.importance.top(4))}",
         ]
@@ -231,6 +241,21 @@ class TrainingResult:
 
 def _iso(t: int) -> str:
     return from_epoch_s(int(t))
+
+
+def _plan(ds: Dataset, rows: IntArray, embargo: int, cfg: TrainingConfig) -> BootstrapPlan:
+    """The block bootstrap for a subset of rows (a fold's, the out-of-fold ones): blocks of one embargo."""
+    return BootstrapPlan(
+        n_boot=cfg.n_boot, block_len=block_length(ds.t_entry[rows], embargo), level=cfg.ci_level, seed=cfg.seed
+    )
+
+
+def _row_thresholds(modes: npt.NDArray[np.str_], cfg: TrainingConfig) -> FloatArray:
+    """Each row's gate threshold: its mode's deployed ``meta_label_threshold`` (``cfg.threshold`` if unknown)."""
+    out = np.full(len(modes), cfg.threshold, dtype=np.float64)
+    for m, t in (cfg.modes or {}).items():
+        out[modes == m] = t.threshold
+    return out
 
 
 def _usable_cpus() -> int:
@@ -399,7 +424,7 @@ def _run_training(
                 train_end=_iso(ds.t_entry[fold.train[-1]]),
                 valid_start=_iso(ds.t_entry[fold.valid[0]]),
                 valid_end=_iso(ds.t_entry[fold.valid[-1]]),
-                valid_auc=auc_point(raw_oof[fold.valid], ds.y[fold.valid]),
+                valid_auc=bootstrap_auc(raw_oof[fold.valid], ds.y[fold.valid], _plan(ds, fold.valid, embargo, cfg)),
             )
         )
     wf_rows = np.flatnonzero(np.isfinite(raw_oof))
@@ -414,7 +439,7 @@ def _run_training(
     cal_rows = np.flatnonzero(np.isfinite(raw_cal))
     if len(cal_rows) == 0 or len(np.unique(ds.y[cal_rows])) < 2:
         raise ValueError("no out-of-fold predictions with both classes: too few rows to calibrate honestly")
-    calibration = fit_calibration(raw_cal[cal_rows], ds.y[cal_rows], switch=cfg.isotonic_min_samples)
+    calibration, cal_choice = fit_calibration(raw_cal[cal_rows], ds.y[cal_rows])
     timings["calibration"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -428,11 +453,19 @@ def _run_training(
     champion_p = None if champion is None else np.asarray(champion.predict_proba(X_test), dtype=np.float64)
     block = block_length(ds.t_entry[test], embargo)
     plan = BootstrapPlan(n_boot=cfg.n_boot, block_len=block, level=cfg.ci_level, seed=cfg.seed)
-    metrics = evaluate_oos(p_test, y_test, ds.pnl_bps[test], threshold=cfg.threshold, plan=plan, champion_p=champion_p)
-    bins = equal_count_bins(raw_test)
-    raw_ece = float(
-        sum(abs(np.sum(y_test[bins == b] - raw_test[bins == b])) for b in range(int(bins.max()) + 1)) / len(test)
+    test_modes = mode_of(X_test, names)
+    metrics = evaluate_oos(
+        p_test,
+        y_test,
+        ds.pnl_bps[test],
+        threshold=_row_thresholds(test_modes, cfg),
+        thresholds=None if cfg.modes is None else {m: t.threshold for m, t in cfg.modes.items()},
+        plan=plan,
+        champion_p=champion_p,
     )
+    raw_ece = debiased_ece(raw_test, y_test, plan)
+    baseline = fit_baseline(ds.X[train_rows], ds.y[train_rows], names, cfg.modes)
+    lifts = lift_by_mode(p_test, baseline.predict(X_test), y_test, test_modes, plan)
     timings["evaluate"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()
@@ -457,7 +490,12 @@ def _run_training(
             timings["regime_wait"] = time.perf_counter() - t5
 
     verdict = readiness_verdict(
-        metrics, n_samples=len(ds), policy=cfg.policy, importance_change=importance.change_vs_champion_gain
+        metrics,
+        n_samples=len(ds),
+        policy=cfg.policy,
+        importance_change=importance.change_vs_champion_gain,
+        lift=lifts["all"],
+        lift_by_mode=lifts,
     )
     timings["total"] = time.perf_counter() - t0
 
@@ -477,9 +515,12 @@ def _run_training(
         embargo_sec=embargo,
         block_len=block,
         folds=tuple(folds),
-        oof_auc=auc_point(raw_oof[wf_rows], ds.y[wf_rows]) if len(wf_rows) else float("nan"),
+        oof_auc=bootstrap_auc(raw_oof[wf_rows], ds.y[wf_rows], _plan(ds, wf_rows, embargo, cfg))
+        if len(wf_rows)
+        else Estimate(float("nan"), float("nan"), float("nan"), 0),
         n_calibration=len(cal_rows),
         calibration_kind=calibration.kind,
+        calibration_choice=cal_choice,
         raw_ece=raw_ece,
         features=names,
         params=params,
@@ -490,11 +531,13 @@ def _run_training(
         verdict=verdict,
         champion_model_id=None if champion is None else champion.model_id,
         timings_s=timings,
+        lift=lifts,
         config={
             "n_folds": cfg.n_folds,
             "test_fraction": cfg.test_fraction,
             "threshold": cfg.threshold,
-            "isotonic_min_samples": cfg.isotonic_min_samples,
+            "mode_terms": None if cfg.modes is None else {m: asdict(t) for m, t in cfg.modes.items()},
+            "calibration": "chosen by held-out log loss (sigmoid vs isotonic)",
             "n_boot": cfg.n_boot,
             "ci_level": cfg.ci_level,
             "permutation_repeats": cfg.permutation_repeats,

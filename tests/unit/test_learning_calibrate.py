@@ -1,4 +1,4 @@
-"""Calibrators: the kind switches at 1,000 samples, the JSON form is the registry's, and held-out ECE drops."""
+"""Calibrators: the kind is chosen by held-out log loss, the JSON form is the registry's, and held-out ECE drops."""
 
 from __future__ import annotations
 
@@ -18,18 +18,31 @@ def _distorted(n: int, seed: int):
     return raw, y
 
 
-def test_kind_switches_at_the_sample_threshold():
-    raw, y = _distorted(2000, 0)
-    assert fit_calibration(raw[:999], y[:999]).kind == "sigmoid"
-    assert fit_calibration(raw[:1000], y[:1000]).kind == "isotonic"
+def test_kind_is_chosen_by_held_out_log_loss():
+    # Given scores a sigmoid of the raw score fits exactly, and scores only a step function fits
+    rng = np.random.default_rng(0)
+    raw = rng.random(3000)
+    smooth_y = (rng.random(3000) < 1 / (1 + np.exp(-(6 * raw - 3)))).astype(float)
+    step_y = (rng.random(3000) < np.where(raw > 0.5, 0.9, np.where(raw > 0.45, 0.1, 0.5))).astype(float)
+    # When the kind is left to the data
+    smooth_cal, smooth = fit_calibration(raw, smooth_y)
+    step_cal, step = fit_calibration(raw, step_y)
+    # Then each wins where it fits, on the evidence it records (mean held-out log loss over 5 time blocks)
+    assert smooth.kind == "sigmoid" == smooth_cal.kind, smooth
+    assert smooth.log_loss["sigmoid"] <= smooth.log_loss["isotonic"]
+    assert step.kind == "isotonic" == step_cal.kind, step
+    assert step.log_loss["isotonic"] < step.log_loss["sigmoid"]
+    assert (step.folds, step.n) == (5, 3000)
+    # and a kind can still be forced
+    assert fit_calibration(raw, step_y, kind="sigmoid")[0].kind == "sigmoid"
 
 
 def test_calibration_fitted_on_one_half_improves_ece_on_the_other():
     raw, y = _distorted(20_000, 1)
     plan = BootstrapPlan(n_boot=20)
     pnl = np.zeros(len(y))
-    for n_fit in (800, 10_000):  # sigmoid and isotonic
-        cal = fit_calibration(raw[:n_fit], y[:n_fit])
+    for n_fit, kind in ((800, "sigmoid"), (10_000, "isotonic")):
+        cal, _ = fit_calibration(raw[:n_fit], y[:n_fit], kind=kind)
         before = evaluate_oos(raw[10_000:], y[10_000:], pnl[10_000:], threshold=0.5, plan=plan).ece.value
         after = evaluate_oos(cal.apply(raw[10_000:]), y[10_000:], pnl[10_000:], threshold=0.5, plan=plan).ece.value
         assert before > 0.15 and after < 0.03, (cal.kind, before, after)
@@ -37,9 +50,9 @@ def test_calibration_fitted_on_one_half_improves_ece_on_the_other():
 
 def test_json_forms_round_trip_and_stay_inside_the_floor():
     raw, y = _distorted(5000, 2)
-    iso = fit_calibration(raw, y)
+    iso, _ = fit_calibration(raw, y, kind="isotonic")
     d = iso.to_dict()
     assert d["kind"] == "isotonic" and min(d["y"]) >= PROB_FLOOR and max(d["y"]) <= 1 - PROB_FLOOR
     np.testing.assert_array_equal(Calibration.from_dict(d).apply(raw), iso.apply(raw))
-    sig = fit_calibration(raw[:500], y[:500]).to_dict()
+    sig = fit_calibration(raw[:500], y[:500], kind="sigmoid")[0].to_dict()
     assert set(sig) == {"kind", "a", "b"} and sig["a"] < 0

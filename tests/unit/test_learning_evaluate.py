@@ -11,6 +11,7 @@ from huracan.learning.evaluate import (
     auc_point,
     block_length,
     bootstrap_mean,
+    debiased_ece,
     ece_noise_floor,
     equal_count_bins,
     evaluate_oos,
@@ -57,12 +58,40 @@ def test_ece_uses_equal_count_bins_and_detects_miscalibration():
     plan = BootstrapPlan(n_boot=100, block_len=1)
     good = evaluate_oos(p, y, pnl, threshold=0.5, plan=plan)
     shifted = evaluate_oos(np.clip(p + 0.1, 0, 1), y, pnl, threshold=0.5, plan=plan)
-    # the calibrated predictions sit under the noise floor of perfect calibration, the shifted ones far above
-    assert good.ece.value <= good.ece_floor
+    # the calibrated predictions' plug-in ECE sits under the noise floor of perfect calibration, the shifted
+    # ones far above; the bias-corrected ECE is below the plug-in one
+    assert good.ece_plugin is not None and good.ece_plugin <= good.ece_floor
+    assert good.ece.value < good.ece_plugin
     assert shifted.ece.value > 0.08
-    # hand computation of ECE on the same bins
+    # hand computation of the plug-in ECE on the same bins
     hand = sum(abs(y[bins == b].sum() - p[bins == b].sum()) for b in range(10)) / len(p)
-    assert good.ece.value == pytest.approx(hand, abs=1e-12)
+    assert good.ece_plugin == pytest.approx(hand, abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [200, 400, 1000, 5000])
+@pytest.mark.parametrize("shift", [0.0, 0.03, 0.1])
+def test_ece_intervals_contain_their_estimates(n, shift):
+    # Given calibrated and shifted predictions at nightly and larger sizes (the plug-in ECE's percentile
+    # interval used to sit entirely above its own point, e.g. "0.049 [0.057, 0.127]")
+    p, y, pnl = _data(n, 10 + n)
+    q = np.clip(p + shift, 0, 1)
+    m = evaluate_oos(q, y, pnl, threshold=0.5, plan=BootstrapPlan(n_boot=200, block_len=5))
+    # Then the bias-corrected ECE lies inside its own interval, and so does the standalone estimator's
+    assert m.ece.lo <= m.ece.value <= m.ece.hi, m.ece
+    e = debiased_ece(q, y, BootstrapPlan(n_boot=200, block_len=5, seed=3))
+    assert e.lo <= e.value <= e.hi and e.n == n
+    # and a large shift is seen at every size
+    if shift == 0.1:
+        assert m.ece.value > 0.05
+
+
+def test_per_row_thresholds_keep_each_mode_at_its_own():
+    p, y, pnl = _data(2000, 4)
+    thr = np.where(np.arange(2000) % 2 == 0, 0.45, 0.8)
+    m = evaluate_oos(p, y, pnl, threshold=thr, thresholds={"scalp": 0.45, "runner": 0.8}, plan=BootstrapPlan(n_boot=20))
+    assert m.trades_kept == int((p > thr).sum()) != int((p > 0.45).sum())
+    assert m.pnl_kept_bps.value == pytest.approx(pnl[p > thr].mean())
+    assert m.threshold is None and "scalp 0.45, runner 0.80" in m.threshold_text
 
 
 def test_noise_floor_shrinks_with_n():

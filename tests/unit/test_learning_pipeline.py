@@ -34,7 +34,12 @@ def test_artifact_round_trips_through_the_registry_files(planted, result):
     # Given the trained artifact, serialised to the registry's three files and read back
     files = result.model.files()
     cal = json.loads(files[FILE_CALIBRATION])
-    assert cal["kind"] == "isotonic" and len(cal["x"]) == len(cal["y"]) > 2
+    # the kind the held-out log loss chose, on its recorded evidence
+    choice = result.report.calibration_choice
+    assert cal["kind"] == choice.kind == result.report.calibration_kind
+    assert choice.folds == 5 and choice.n == result.report.n_calibration
+    other = "isotonic" if choice.kind == "sigmoid" else "sigmoid"
+    assert choice.log_loss[choice.kind] <= choice.log_loss[other]
     again = MetaLabelModel.from_files(files)
     # Then it predicts exactly the probabilities the evaluation used, with the same id
     X_test = planted.dataset.X[result.test_rows]
@@ -75,12 +80,17 @@ def test_calibration_improves_ece_on_held_out_data(ftx_month, history):
     report = run_training(rare.dataset, CFG).report
     # Then on the untouched test window the calibrated ECE is far below the raw booster's
     assert report.metrics.base_rate.value < 0.3
-    assert report.raw_ece > 0.1
-    assert report.metrics.ece.value < report.raw_ece / 4
+    assert report.raw_ece.value > 0.1
+    assert report.metrics.ece.value < report.raw_ece.value / 4
     assert report.metrics.ece.value <= 0.03
+    # every figure carries its n and an interval containing it: ECE, raw ECE, out-of-fold and per-fold AUC
+    for e in (report.metrics.ece, report.raw_ece, report.oof_auc, *(f.valid_auc for f in report.folds)):
+        assert e.lo <= e.value <= e.hi and e.n > 0, e
+    assert report.oof_auc.n == sum(f.n_valid for f in report.folds)
+    assert [f.valid_auc.n for f in report.folds] == [f.n_valid for f in report.folds]
 
 
-def test_small_sets_use_sigmoid_calibration(ftx_month, history):
+def test_small_sets_choose_sigmoid_calibration(ftx_month, history):
     small = planted_edge_dataset(ftx_month, strength=1.0, stride=40, seed=23, history=history)
     result = run_training(small.dataset, CFG)
     cal = json.loads(result.model.files()[FILE_CALIBRATION])

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from huracan.learning.baseline import ModeLift
 from huracan.learning.evaluate import Estimate, OOSMetrics
 from huracan.learning.readiness import ReadinessPolicy, readiness_verdict
 
@@ -45,7 +46,7 @@ def test_a_clear_edge_is_ready():
         ({"pnl_kept_minus_all_bps": Estimate(1.0, -0.5, 2.5, 5000)}, 25_000, "edge_pnl"),
         ({"trades_kept": 0}, 25_000, "edge_pnl"),
         ({"trades_kept": 4990}, 25_000, "edge_pnl"),  # blocked only 10: value unmeasured
-        ({"ece": Estimate(0.05, 0.04, 0.07, 5000)}, 25_000, "calibrated"),
+        ({"ece": Estimate(0.06, 0.04, 0.07, 5000)}, 25_000, "calibrated"),
     ],
 )
 def test_each_failed_check_blocks_with_its_reason(change, n, failed):
@@ -61,10 +62,27 @@ def test_no_edge_is_said_plainly():
     assert "includes 0.5" in v.check("edge_auc").detail
 
 
-def test_ece_limit_allows_for_the_noise_floor_at_small_n():
+def test_ece_limit_binds_at_nightly_sizes():
+    # the bias-corrected ECE is held to 0.05 at every n: a noise floor of 0.07 no longer lets 0.06 through
     m = _metrics(ece=Estimate(0.06, 0.04, 0.09, 300), ece_floor=0.07)
-    assert readiness_verdict(m, n_samples=1500, policy=POLICY).check("calibrated").passed
-    assert not readiness_verdict(replace(m, ece_floor=0.02), n_samples=1500, policy=POLICY).check("calibrated").passed
+    assert not readiness_verdict(m, n_samples=1500, policy=POLICY).check("calibrated").passed
+    ok = replace(m, ece=Estimate(0.045, 0.01, 0.08, 300))
+    assert readiness_verdict(ok, n_samples=1500, policy=POLICY).check("calibrated").passed
+
+
+def test_lift_over_the_cost_baseline_replaces_auc_above_one_half():
+    # Given an AUC well above 0.5 that the cost arithmetic alone reaches too
+    mech = ModeLift(
+        auc=Estimate(0.79, 0.76, 0.82, 5000),
+        baseline_auc=Estimate(0.785, 0.75, 0.81, 5000),
+        lift=Estimate(0.005, -0.01, 0.02, 5000),
+    )
+    v = readiness_verdict(_metrics(auc=mech.auc), n_samples=25_000, policy=POLICY, lift=mech)
+    # Then it is not an edge, and the summary says why
+    assert not v.ready and [c.name for c in v.checks if not c.passed] == ["edge_lift"]
+    assert "beyond the cost arithmetic" in v.summary and "0.785" in v.check("edge_lift").detail
+    real = replace(mech, lift=Estimate(0.04, 0.02, 0.06, 5000))
+    assert readiness_verdict(_metrics(auc=mech.auc), n_samples=25_000, policy=POLICY, lift=real).ready
 
 
 def test_champion_comparison_and_stability():
