@@ -6,6 +6,7 @@ body hands the batch to :mod:`huracan.service.evaluate` and Powertools' partial-
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -21,7 +22,16 @@ from huracan.adapters.settings import EvaluateSignalsSettings
 from huracan.adapters.timers import StepFunctionsTimers
 from huracan.core.config import engine_config
 from huracan.observability.levels import emit_counters
-from huracan.service.evaluate import ModelProvider, RegimeProvider, SignalService, no_detector, no_model
+from huracan.service.evaluate import (
+    ChallengerProvider,
+    ModelProvider,
+    RegimeProvider,
+    SignalService,
+    no_challengers,
+    no_detector,
+    no_model,
+)
+from huracan.serving.challengers import challengers_from_env
 from huracan.serving.provider import PointerWatcher, provider_from_env
 from huracan.serving.regime import regime_provider_from_env
 
@@ -41,6 +51,9 @@ regime_provider: RegimeProvider = (
     regime_provider_from_env(share_registry_with=model_provider if isinstance(model_provider, PointerWatcher) else None)
     or no_detector
 )
+#: The live challengers (``models/meta_label/challengers.json``, at most two), each verified by id and scored
+#: in shadow: their probabilities are stored on the decision, never gate. No registry -> none.
+challenger_provider: ChallengerProvider = challengers_from_env(os.environ) or no_challengers
 
 
 @cache
@@ -57,6 +70,7 @@ def service() -> SignalService:
         log=logger,
         model_provider=lambda: model_provider(),
         regime_provider=lambda: regime_provider(),
+        challenger_provider=lambda: challenger_provider(),
         prices_ttl_days=settings.prices_ttl_days,
         decisions_ttl_days=settings.decisions_ttl_days,
         ingest_lag_sec=settings.ingest_lag_seconds,

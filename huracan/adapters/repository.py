@@ -72,8 +72,16 @@ def _decision_item(model: type[DecisionItem], rec: DecisionRecord) -> DecisionIt
         expected_return_bps=_finite_or_none(rec.expected_return_bps),
         cost_bps=_finite_or_none(rec.cost_bps),
         shadow_id=rec.shadow_id,
+        challenger_probs=None if not rec.challenger_probs else json.dumps(rec.challenger_probs, sort_keys=True),
         expires_at=_ttl(rec.expires_at_epoch),
     )
+
+
+def _challenger_probs(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    doc = json.loads(text)
+    return {str(k): float(v) for k, v in doc.items()} if isinstance(doc, dict) else None
 
 
 def _decision_record(item: DecisionItem) -> DecisionRecord:
@@ -102,6 +110,7 @@ def _decision_record(item: DecisionItem) -> DecisionRecord:
         cost_bps=None if item.cost_bps is None else float(item.cost_bps),
         shadow_id=item.shadow_id,
         expires_at_epoch=None if item.expires_at is None else int(item.expires_at.timestamp()),
+        challenger_probs=_challenger_probs(item.challenger_probs),
     )
 
 

@@ -193,6 +193,8 @@ class DecisionItem(Model):
     expected_return_bps = NumberAttribute(null=True)
     cost_bps = NumberAttribute(null=True)
     shadow_id = UnicodeAttribute(null=True)
+    # {model_id: P(win)} of the challengers served in shadow on this signal, as JSON text (never gating)
+    challenger_probs = UnicodeAttribute(null=True)
     # Counterfactual outcome, filled by the nightly labeller
     cf_exit_reason = UnicodeAttribute(null=True)
     cf_exit_price = NumberAttribute(null=True)

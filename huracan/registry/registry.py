@@ -62,6 +62,7 @@ from huracan.registry.signing import LocalKeySigner, PublicKeyVerifier, Signer
 from huracan.registry.store import BlobStore, LocalStore, open_store
 
 __all__ = [
+    "CHALLENGERS_FILE",
     "LATEST_FILE",
     "MANIFEST_FILE",
     "MANIFEST_SCHEMA",
@@ -85,7 +86,9 @@ LOCAL_KEY_PATH = ".signing/model_signing_key.pem"
 PUBLIC_KEY_PATH = ".signing/public_key.pem"
 _HISTORY_KEEP = 50
 
-Stage = Literal["champion", "candidate"]
+Stage = Literal["champion", "challenger", "candidate"]
+#: ``<name>/challengers.json``: the challengers served in shadow (live) and the retired ones with reasons
+CHALLENGERS_FILE = "challengers.json"
 #: Extra files derived from a model at registration (e.g. ``model.onnx`` for serving), by file name.
 #: They are hashed in the manifest and covered by its signature, but are not part of the model id.
 ArtifactHook = Callable[[MetaLabelModel], Mapping[str, bytes]]
@@ -340,8 +343,8 @@ class ModelRegistry:
     ) -> str:
         """The one publishing path (see the module docstring for its order) behind both ``register_*``."""
         _check_name(name)
-        if stage not in ("champion", "candidate"):
-            raise ValueError(f"stage must be 'champion' or 'candidate', got {stage!r}")
+        if stage not in ("champion", "challenger", "candidate"):
+            raise ValueError(f"stage must be 'champion', 'challenger' or 'candidate', got {stage!r}")
         try:
             features = json.loads(prediction[FILE_FEATURES])
             feature_names = [str(n) for n in features["names"]]
@@ -619,6 +622,45 @@ class ModelRegistry:
         verified = self._verify_pointer(name, pointer, files=files)
         self._seen[name] = pointer
         return pointer, verified.manifest, verified.files
+
+    # --- challengers served in shadow (issue 18) -----------------------------------------------------
+
+    def challengers(self, name: str = "meta_label") -> dict[str, list[dict[str, Any]]]:
+        """``{"live": [...], "retired": [...]}`` from ``<name>/challengers.json`` (both empty when absent).
+
+        Each entry names a stored version (``model_id``) and when its training data ended
+        (``trained_until``): the nightly judges it only on decisions after that. The file only says which
+        versions to *score in shadow*; a reader still verifies each version by id before using it, and
+        nothing here ever becomes what :meth:`load_latest_model` returns (that is :meth:`promote`'s job).
+        """
+        try:
+            doc = json.loads(self.store.get(f"{_check_name(name)}/{CHALLENGERS_FILE}"))
+        except BlobNotFoundError:
+            return {"live": [], "retired": []}
+        except ValueError as exc:
+            raise ModelVerificationError(
+                f"{CHALLENGERS_FILE} is not JSON: {exc}", file=f"{name}/{CHALLENGERS_FILE}"
+            ) from exc
+        live = [dict(e) for e in doc.get("live", []) if isinstance(e, dict) and _ID_RE.match(str(e.get("model_id")))]
+        retired = [dict(e) for e in doc.get("retired", []) if isinstance(e, dict)]
+        return {"live": live, "retired": retired}
+
+    def set_challengers(self, name: str, live: list[dict[str, Any]], retired: list[dict[str, Any]]) -> None:
+        """Write ``<name>/challengers.json`` (live entries must name stored challenger versions)."""
+        for e in live:
+            manifest = self.show(str(e["model_id"]))
+            if manifest.get("stage") != "challenger":
+                raise ValueError(f"{e['model_id']} is stored as {manifest.get('stage')!r}, not as a challenger")
+        doc = {"schema": "huracan.challengers/1", "name": name, "live": live, "retired": retired[-_HISTORY_KEEP:]}
+        self.store.put(f"{_check_name(name)}/{CHALLENGERS_FILE}", _dump(_plain(doc)))
+
+    def load_version_files(
+        self, model_id: str, files: tuple[str, ...] = PREDICTION_FILES
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """A stored version's signed manifest and just ``files``, each checked (as :meth:`load_latest_files`)."""
+        hex_id = _hex_of(model_id)
+        verified = self._verify_version(self._locate(model_id), hex_id, files=files)
+        return verified.manifest, verified.files
 
     # --- internals ----------------------------------------------------------------------------------
 

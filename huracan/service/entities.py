@@ -48,6 +48,9 @@ class DecisionRecord:
     cost_bps: float | None
     shadow_id: str | None
     expires_at_epoch: int | None
+    #: model id -> P(win) of each live challenger served in shadow on this signal (never read by a gate:
+    #: the nightly compares it with ``prob`` on the same decisions once the outcome is known)
+    challenger_probs: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

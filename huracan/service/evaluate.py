@@ -37,7 +37,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,6 +72,7 @@ from huracan.service.intake import (
 __all__ = [
     "DAY_SEC",
     "BatchCounters",
+    "ChallengerProvider",
     "DeadLetters",
     "Evaluated",
     "LogSink",
@@ -83,6 +84,7 @@ __all__ = [
     "SignalService",
     "Store",
     "Timers",
+    "no_challengers",
     "no_detector",
     "no_model",
     "shadow_id_for",
@@ -99,6 +101,17 @@ ModelProvider = Callable[[], "tuple[str, Predict] | None"]
 def no_model() -> tuple[str, Predict] | None:
     """The provider until the registry is plugged in: no model, so the gates use the documented prior."""
     return None
+
+
+#: Returns the live challengers served in shadow as ``[(model_id, predict), ...]`` (at most two).
+ChallengerProvider = Callable[[], "Sequence[tuple[str, Predict]]"]
+#: Challengers scored per batch at most (issue 18: each one batch call, beside the champion's).
+MAX_CHALLENGERS = 2
+
+
+def no_challengers() -> Sequence[tuple[str, Predict]]:
+    """No challenger served in shadow: decisions carry only the champion's (or the prior's) probability."""
+    return ()
 
 
 #: Names a regime per row of an ``(m, len(MODEL_FEATURES))`` matrix.
@@ -265,6 +278,7 @@ class SignalService:
         model_provider: ModelProvider = no_model,
         regime_rule: RuleRegime | None = None,
         regime_provider: RegimeProvider = no_detector,
+        challenger_provider: ChallengerProvider = no_challengers,
         prices_ttl_days: int = 35,
         decisions_ttl_days: int = 400,
         ingest_lag_sec: int = 0,
@@ -279,6 +293,7 @@ class SignalService:
         self.model_provider = model_provider
         self.regime_rule = regime_rule or RuleRegime()
         self.regime_provider = regime_provider
+        self.challenger_provider = challenger_provider
         self.costs = CostModel(config.costs)
         self.prices_ttl_sec = prices_ttl_days * DAY_SEC
         self.decisions_ttl_sec = decisions_ttl_days * DAY_SEC
@@ -468,21 +483,37 @@ class SignalService:
                 )
                 probs, model_id = None, None
         regimes, regime_source = self._regimes(matrix)
+        shadow = self._challenger_probs(matrix)
         out: list[_Evaluated | Exception] = []
         for j, sig in enumerate(signals):
             try:
-                out.append(
-                    self._evaluate_one(
-                        sig,
-                        matrix[j],
-                        None if probs is None else float(probs[j]),
-                        model_id,
-                        str(regimes[j]),
-                        regime_source,
-                    )
+                ev = self._evaluate_one(
+                    sig,
+                    matrix[j],
+                    None if probs is None else float(probs[j]),
+                    model_id,
+                    str(regimes[j]),
+                    regime_source,
                 )
+                if shadow:  # stored beside the decision; the gates above never saw it
+                    row = {cid: float(p[j]) for cid, p in shadow.items() if 0.0 <= p[j] <= 1.0}
+                    ev.decision = replace(ev.decision, challenger_probs=row or None)
+                out.append(ev)
             except Exception as exc:
                 out.append(exc)
+        return out
+
+    def _challenger_probs(self, matrix: FloatArray) -> dict[str, FloatArray]:
+        """Each live challenger's P(win) for every row, one batch call each; a failing one is left out."""
+        out: dict[str, FloatArray] = {}
+        for cid, predict in list(self.challenger_provider())[:MAX_CHALLENGERS]:
+            try:
+                p = np.asarray(predict(matrix), dtype=np.float64).reshape(-1)
+                if p.shape != (len(matrix),):
+                    raise ValueError(f"expected {len(matrix)} probabilities, got {p.shape}")
+                out[cid] = p
+            except Exception as exc:  # a broken challenger must not stop the lab, nor touch a decision
+                self.log.error(f"challenger {cid} failed to predict, not scored: {exc}", extra=_ids(model_id=cid))
         return out
 
     def _regimes(self, matrix: FloatArray) -> tuple[npt.NDArray[np.str_], str]:

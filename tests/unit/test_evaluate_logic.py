@@ -372,3 +372,56 @@ def test_a_declared_extra_feature_is_stored_and_a_missing_one_parks_the_signal(f
     assert "no-feature" not in store.decisions
     (parked,) = dlq.parked
     assert "imbalance" in parked.reason and "missing" in parked.reason
+
+
+def test_challengers_are_scored_in_shadow_stored_on_every_decision_and_never_gate(ftx_month):
+    # Given a batch of signals, a champion, and two live challengers: one that would pass every signal
+    # (p = 0.99) and one that would block every signal (p = 0.01), each called once per batch
+    ks = list(range(200, 260, 5))
+    calls: dict[str, int] = {"up": 0, "down": 0}
+
+    def const(name: str, p: float):
+        def predict(x):
+            calls[name] += 1
+            return np.full(len(x), p)
+
+        return predict
+
+    champion = ("sha256:champ", lambda x: np.full(len(x), 0.97))
+    challengers = [("sha256:up", const("up", 0.99)), ("sha256:down", const("down", 0.01))]
+    with_store, without_store = FakeStore(history=ftx_month), FakeStore(history=ftx_month)
+    records = [rec(i + 1, signal(ftx_month, k, conf=0.65)) for i, k in enumerate(ks)]
+    svc = make(with_store, model_provider=lambda: champion)
+    svc.challenger_provider = lambda: challengers
+    run(svc, records)
+    run(make(without_store, model_provider=lambda: champion), records)
+    # Then every decision carries both challengers' probabilities, each challenger scored the batch in one call
+    assert calls == {"up": 1, "down": 1}
+    assert len(with_store.decisions) == len(ks)
+    for sid, d in with_store.decisions.items():
+        assert d.challenger_probs == {"sha256:up": pytest.approx(0.99), "sha256:down": pytest.approx(0.01)}
+        # and no gate used them: the decision is the one made without any challenger, to the last field
+        other = without_store.decisions[sid]
+        assert (d.passed, d.blocked_by, d.gates, d.prob, d.model_id) == (
+            other.passed,
+            other.blocked_by,
+            other.gates,
+            other.prob,
+            other.model_id,
+        )
+        assert other.challenger_probs is None
+    assert with_store.trades.keys() == without_store.trades.keys()
+
+
+def test_a_failing_challenger_is_left_out_and_decides_nothing(ftx_month):
+    k = _passing_index(ftx_month)
+    store = FakeStore(history=ftx_month)
+
+    def broken(x):
+        raise RuntimeError("onnx says no")
+
+    svc = make(store, model_provider=lambda: ("sha256:champ", lambda x: np.full(len(x), 0.97)))
+    svc.challenger_provider = lambda: [("sha256:bad", broken), ("sha256:ok", lambda x: np.full(len(x), 0.3))]
+    failed, _ = run(svc, [rec(1, signal(ftx_month, k, conf=0.65))])
+    d = next(iter(store.decisions.values()))
+    assert failed == [] and d.challenger_probs == {"sha256:ok": pytest.approx(0.3)} and d.prob == pytest.approx(0.97)
