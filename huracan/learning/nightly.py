@@ -55,7 +55,9 @@ from huracan.core.features import MODEL_FEATURES
 from huracan.core.timeutil import epoch_s, format_ts, from_epoch_s, parse_ts
 from huracan.learning.archive_jobs import yesterday
 from huracan.learning.baseline import terms_from_engine
+from huracan.learning.challengers import enlist, review_challengers
 from huracan.learning.collect import Collected, DecisionSource, LiveTradeSource, collect_dataset
+from huracan.learning.forward import ForwardRule
 from huracan.learning.pipeline import Champion, TrainingConfig, TrainingReport, TrainingResult, run_training
 from huracan.learning.regime_detector import (
     DEFAULT_REGIME_PARAMS,
@@ -84,8 +86,10 @@ __all__ = [
 
 log = logging.getLogger("huracan.learning.nightly")
 
-Status = Literal["published", "candidate", "skipped", "failed"]
+Status = Literal["published", "challenger", "candidate", "skipped", "failed"]
 REPORT_SCHEMA = "huracan.training_session/1"
+#: The forward-evidence rule every night uses unless told otherwise (see :mod:`huracan.learning.forward`).
+DEFAULT_FORWARD = ForwardRule()
 
 
 class _PricesPort(BarSource, DecisionSource, Protocol):
@@ -153,10 +157,14 @@ class NightlyResult:
     report_url: str | None = None
     marked: dict[str, int] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: challengers promoted to champion tonight on forward evidence (model ids)
+    promoted: tuple[str, ...] = ()
 
     @property
     def published(self) -> bool:
-        return self.status == "published"
+        """A new champion tonight: a challenger promoted on forward evidence (or, with ``forward=None``, a
+        ready model published directly)."""
+        return self.status == "published" or bool(self.promoted)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -319,6 +327,7 @@ def run_nightly(
     lookback_days: int | None = None,
     min_rows: int = 50,
     name: str = "meta_label",
+    forward: ForwardRule | None = DEFAULT_FORWARD,
 ) -> NightlyResult:
     """One night for the UTC day before ``event_time`` (see the module docstring).
 
@@ -326,6 +335,12 @@ def run_nightly(
     unless ``ports`` is given). ``signal_source`` makes the historical signals (the demo's planted
     source, a replay's user signals); None: the settings say — the built-in strategies when they are
     enabled, else the user's signal history in the archive bucket (``huracan backfill --signals``). Fewer than ``min_rows`` labelled rows, or a single class, skips training and says so.
+
+    ``forward`` is the forward-evidence rule (:mod:`~huracan.learning.forward`): a model that passes the
+    offline checks becomes a *challenger* served in shadow, and live challengers are judged every night on
+    the decisions made after they were trained (step 3b), promoted or retired. ``None`` publishes a ready
+    model at once on the offline checks alone (the behaviour before forward evidence; it fools itself at
+    the rate the issue measured, so only explicit callers use it).
     """
     t_start = time.perf_counter()
     event_time = format_ts(parse_ts(event_time))
@@ -418,6 +433,24 @@ def run_nightly(
             steps["collect"]["settled_days"] = ports.decisions.counters()
         timings["collect"] = time.perf_counter() - t
 
+        # (3b) judge the live challengers on the decisions made after they were trained
+        promoted: tuple[str, ...] = ()
+        if forward is not None:
+            t = time.perf_counter()
+            reviewed = review_challengers(
+                ports.registry,
+                ports.decisions if ports.decisions is not None else ports.prices,
+                name=cfg.name,
+                last_day=day,
+                event_time=event_time,
+                thresholds={m: mt.threshold for m, mt in (cfg.modes or {}).items()},
+                embargo_sec=max(eng.mode(m).timeout_sec for m in eng.modes),
+                rule=forward,
+            )
+            steps["challengers"] = reviewed
+            promoted = tuple(str(r["model_id"]) for r in reviewed if r["action"] == "promote")
+            timings["challengers"] = time.perf_counter() - t
+
         def skipped(reason: str) -> NightlyResult:
             """No meta-label model tonight; the regime detector is still judged on its own."""
             steps["regime_detector"] = _regime_step(ports.registry, None, collected, cfg, event_time, settings)
@@ -435,6 +468,7 @@ def run_nightly(
                 timings,
                 t_start,
                 {},
+                promoted,
             )
 
         if len(ds) < min_rows or len(np.unique(ds.y)) < 2:
@@ -455,32 +489,46 @@ def run_nightly(
         # (5) register: champion when ready, else a candidate with its reasons
         t = time.perf_counter()
         sha = code_git_sha(getattr(settings, "git_sha", None))
-        model_id = _register(ports.registry, result, collected, event_time, cfg.name, sha)
+        ready = result.report.verdict.ready
+        reasons = list(result.report.verdict.reasons)
+        stage: Literal["champion", "challenger", "candidate"] = "candidate"
+        if ready and forward is None:
+            stage = "champion"
+        elif ready and forward is not None:
+            free = len(ports.registry.challengers(cfg.name)["live"]) < forward.max_live
+            stage = "challenger" if free else "candidate"
+            if not free:
+                reasons.append(f"ready, but {forward.max_live} challengers are already served in shadow")
+        model_id = _register(ports.registry, result, collected, event_time, cfg.name, sha, stage)
+        if stage == "challenger" and forward is not None:
+            _, why = enlist(ports.registry, cfg.name, model_id, event_time, forward)
+            steps["enlisted"] = {"model_id": model_id, "trained_until": event_time, "detail": why}
         steps["regime_detector"] = _regime_step(
             ports.registry, result.report.regime, collected, cfg, event_time, settings
         )
         timings["register"] = time.perf_counter() - t
-        ready = result.report.verdict.ready
 
         # (6) mark what trained it
         t = time.perf_counter()
         marked = _mark(ports, collected, result, event_time)
         timings["mark"] = time.perf_counter() - t
 
+        status: Status = {"champion": "published", "challenger": "challenger"}.get(stage, "candidate")  # type: ignore[assignment]
         return _finish(
             ports,
             event_time,
             session_day,
-            "published" if ready else "candidate",
-            model_id if ready else None,
+            status,
+            model_id if stage == "champion" else (promoted[-1] if promoted else None),
             model_id,
             collected,
             result,
-            list(result.report.verdict.reasons),
+            reasons,
             steps,
             timings,
             t_start,
             marked,
+            promoted,
         )
     except Exception as exc:
         log.exception("nightly training for %s failed", day)
@@ -489,10 +537,15 @@ def run_nightly(
 
 
 def _register(
-    registry: ModelRegistry, result: TrainingResult, collected: Collected, event_time: str, name: str, git_sha: str
+    registry: ModelRegistry,
+    result: TrainingResult,
+    collected: Collected,
+    event_time: str,
+    name: str,
+    git_sha: str,
+    stage: Literal["champion", "challenger", "candidate"],
 ) -> str:
     report = result.report
-    ready = report.verdict.ready
     return registry.register_model(
         result.model,
         code_git_sha=git_sha,
@@ -500,7 +553,7 @@ def _register(
         metrics=card_metrics(report),
         notes=report.verdict.summary,
         name=name,
-        stage="champion" if ready else "candidate",
+        stage=stage,
         readiness=_readiness(report),
         windows={
             "data": list(collected.window),
@@ -601,6 +654,7 @@ def _finish(
     timings: dict[str, float],
     t_start: float,
     marked: dict[str, int],
+    promoted: tuple[str, ...] = (),
 ) -> NightlyResult:
     """(7) session report, metric, announcement; returns the result."""
     report = result.report if result is not None else None
@@ -617,8 +671,9 @@ def _finish(
             "created_at": event_time,
             "event_time": event_time,
             "status": status,
-            "stage": {"published": "champion", "candidate": "candidate"}.get(status),
-            "published": status == "published",
+            "stage": {"published": "champion", "challenger": "challenger", "candidate": "candidate"}.get(status),
+            "published": status == "published" or bool(promoted),
+            "promoted": list(promoted),
             "model_id": candidate_id,
             "candidate_id": candidate_id,
             "snapshot_id": snapshot,
@@ -637,7 +692,9 @@ def _finish(
     url = None
     if ports.store is not None:
         url = ports.store.put_report(session_day, session)
-        ports.store.put_models_exported(1 if status == "published" else 0, event_time)
+        ports.store.put_models_exported(1 if status == "published" or promoted else 0, event_time)
+        for cid in promoted:
+            ports.store.announce(cid, {"promoted_on": "forward evidence", "at": event_time})
         if status == "published" and model_id is not None and report is not None:
             m = report.metrics
             ports.store.announce(
@@ -671,6 +728,7 @@ def _finish(
         report_url=url,
         marked=marked,
         timings_s=dict(timings),
+        promoted=promoted,
     )
 
 

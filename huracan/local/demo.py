@@ -239,6 +239,14 @@ def _night_line(n: Any) -> dict[str, Any]:
         "ece": est(m.ece) if m is not None else None,
         "brier": est(m.brier) if m is not None else None,
         "model_id": n.model_id,
+        "lift": {k: [v.lift.value, v.lift.lo, v.lift.hi, v.baseline_auc.value] for k, v in n.report.lift.items()}
+        if n.report is not None
+        else None,
+        "promoted": list(getattr(n, "promoted", ())),
+        "challengers": [
+            {k: c.get(k) for k in ("model_id", "nights", "action", "reasons")}
+            for c in ((getattr(n, "session", None) or {}).get("steps") or {}).get("challengers") or []
+        ],
         "summary": n.summary,
         "reasons": list(n.reasons),
         "job_timings_s": (getattr(n, "session", None) or {}).get("job_timings_s"),
@@ -293,7 +301,7 @@ def _progress_postfix(p: ReplayProgress, nights: Sequence[Any]) -> str:
     """Virtual time, throughput, shadow trades still waiting on their timer, models the nights published."""
     from huracan.core.timeutil import from_epoch_s
 
-    published = sum(1 for n in nights if n.status == "published")
+    published = sum(1 for n in nights if n.status == "published" or getattr(n, "promoted", ()))
     return (
         f"virtual {from_epoch_s(p.virtual_time)[:16]}Z | {p.records_per_s:,.0f} rec/s | "
         f"open trades {p.timers_held} | models published {published}"
@@ -559,16 +567,25 @@ def print_summary(s: DemoSummary, out: TextIO = sys.stdout) -> None:
                     return "—"
                 return f"{e[0]:.3f}{interval_text(e[0], (e[1], e[2]) if e[1] is not None else None, '.3f')}"
 
+            lift = (n.get("lift") or {}).get("all")
+            beside = "" if not lift else f"  lift over cost baseline {lift[0]:+.3f} [{lift[1]:+.3f}, {lift[2]:+.3f}]"
             p(
-                f"    {n.get('ran_on', n['day'])}  n={n['n_samples']:>6,}  AUC {fmt(n['auc'])}  ECE {fmt(n['ece'])}  {n['status']}: "
-                f"{n['summary'][:90]}",
+                f"    {n.get('ran_on', n['day'])}  n={n['n_samples']:>6,}  AUC {fmt(n['auc'])}{beside}  "
+                f"ECE {fmt(n['ece'])}  {n['status']}: {n['summary'][:90]}",
                 file=out,
             )
-        published = [n for n in nights if n["status"] == "published"]
+            for c in n.get("challengers") or []:
+                p(
+                    f"      challenger {str(c['model_id'])[:19]}… night {c['nights']}: {c['action']} — "
+                    f"{(c.get('reasons') or [''])[0][:150]}",
+                    file=out,
+                )
+        published = [n for n in nights if n["status"] == "published" or n.get("promoted")]
         if not published:
             p(
-                "  no model was published: no night found an edge that passed the readiness checks (see reasons in "
-                "training_sessions.json); that is the honest result on these signals",
+                "  no model was promoted: no challenger beat the cost baseline offline and then what gates today on "
+                "the decisions after it was trained (see reasons in training_sessions.json); that is the honest "
+                "result on these signals",
                 file=out,
             )
     if s.extra.get("planted"):

@@ -206,7 +206,16 @@ def build_world(endpoint: str, bars: BarArrays, source: Callable[[BarArrays], St
 
 def _night(world: World, source: SignalSource, **kw: Any) -> NightlyResult:
     ports = ports_from_settings(world.settings, registry=kw.pop("registry", world.registry()))
-    return run_nightly(EVENT_TIME, world.settings, ports=ports, training=kw.pop("training", FAST), signal_source=source)
+    # forward=None: these tests are about publishing (upload, verification, the pointer switch, marks), which a
+    # promotion on forward evidence goes through the same way; tests/unit/test_nightly_run.py has the shadow path
+    return run_nightly(
+        EVENT_TIME,
+        world.settings,
+        ports=ports,
+        training=kw.pop("training", FAST),
+        signal_source=source,
+        forward=kw.pop("forward", None),
+    )
 
 
 @pytest.fixture(scope="module")

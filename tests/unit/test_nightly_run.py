@@ -29,18 +29,55 @@ def _ports(tmp_path: Path, bars: BarArrays) -> NightlyPorts:
     )
 
 
-def test_planted_edge_publishes_then_a_night_without_edge_keeps_the_champion(
+def test_a_ready_model_is_a_challenger_in_shadow_not_promoted_before_forward_decisions(
     tmp_path: Path, ftx_month: BarArrays
 ) -> None:
+    # Given a planted edge strong enough to pass every offline check
     ports = _ports(tmp_path, ftx_month)
     planted = PlantedSignals(strength=1.5, stride=2, config=ENGINE).fit(ftx_month)
     first = run_nightly(
         "2022-01-08T00:00:00Z", ports=ports, engine=ENGINE, training=FAST, signal_source=planted, lookback_days=5
     )
+    # Then it is stored as a challenger and listed live from its training night; nothing is published
+    assert first.status == "challenger" and not first.published and first.model_id is None
+    live = ports.registry.challengers()["live"]
+    assert [e["model_id"] for e in live] == [first.candidate_id]
+    assert live[0]["trained_until"] == "2022-01-08T00:00:00Z"
+    with pytest.raises(ModelNotFoundError):  # Hamilton and the Lambda only ever load a champion
+        ports.registry.load_latest_model()
+    # When the next night has no forward decisions to judge it on (a bars file: no decisions table)
+    second = run_nightly(
+        "2022-01-09T00:00:00Z", ports=ports, engine=ENGINE, training=FAST, signal_source=planted, lookback_days=5
+    )
+    # Then it is not promoted: kept, with the reason, one night older
+    [look] = second.session["steps"]["challengers"]
+    assert look["action"] == "keep" and "no forward evidence yet" in look["reasons"][0] and look["nights"] == 1
+    assert not second.promoted and ports.registry.challengers()["live"][0]["nights"] == 1
+    with pytest.raises(ModelNotFoundError):
+        ports.registry.load_latest_model()
+
+
+def test_planted_edge_publishes_then_a_night_without_edge_keeps_the_champion(
+    tmp_path: Path, ftx_month: BarArrays
+) -> None:
+    # forward=None: publishing on the offline checks alone, the path a promotion then shares
+    ports = _ports(tmp_path, ftx_month)
+    planted = PlantedSignals(strength=1.5, stride=2, config=ENGINE).fit(ftx_month)
+    first = run_nightly(
+        "2022-01-08T00:00:00Z",
+        ports=ports,
+        engine=ENGINE,
+        training=FAST,
+        signal_source=planted,
+        lookback_days=5,
+        forward=None,
+    )
     assert first.status == "published" and first.provenance["historical"] == first.n_samples > 1000
     assert ports.registry.load_latest_model()[0] == first.model_id
     # When the next night only has the real strategies' signals (no edge)
-    second = run_nightly("2022-01-09T00:00:00Z", ports=ports, engine=ENGINE, training=FAST, lookback_days=5)
+    second = run_nightly(
+        "2022-01-09T00:00:00Z", ports=ports, engine=ENGINE, training=FAST, lookback_days=5, forward=None
+    )
     # Then it is kept as a candidate, judged against the champion, and the champion stays
     assert second.status == "candidate" and second.reasons
     assert second.report is not None and second.report.champion_model_id == first.model_id
@@ -65,7 +102,7 @@ def test_train_cli_on_a_bars_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert train_main([*argv, "--lookback-days", "5", "--json"]) == 0
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["event_time"] == "2022-01-11T00:00:00Z" and line["day"] == "2022-01-10"
-    assert line["status"] in ("candidate", "published") and line["candidate_id"].startswith("sha256:")
+    assert line["status"] in ("candidate", "challenger") and line["candidate_id"].startswith("sha256:")
     assert line["provenance"]["historical"] == line["n_samples"]
 
 
