@@ -216,12 +216,19 @@ class DayLoader:
 
 
 def read_model_cards(bucket: str, settings: AwsSettings, prefix: str = "models/") -> list[dict[str, Any]]:
-    """Every ``models/<name>/<sha>/manifest.json`` in the bucket (unverified: this is for reporting only)."""
+    """Every ``models/<name>/<sha>/manifest.json`` in the bucket, and each name's ``challengers.json`` (the
+    challengers served in shadow and their last forward look; schema ``huracan.challengers/1``), unverified:
+    this is for reporting only."""
     s3 = client("s3", settings)
     cards: list[dict[str, Any]] = []
     with translate_errors("s3.ListObjectsV2"):
         pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
-    keys = [o["Key"] for p in pages for o in p.get("Contents", []) if o["Key"].endswith("/manifest.json")]
+    keys = [
+        o["Key"]
+        for p in pages
+        for o in p.get("Contents", [])
+        if o["Key"].endswith("/manifest.json") or o["Key"].endswith("/challengers.json")
+    ]
     for key in sorted(keys):
         with translate_errors("s3.GetObject"):
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -104,7 +104,26 @@ def review_challengers(
         nights = int(entry.get("nights", 0)) + 1
         rows = forward_rows(decisions, cid, str(entry["trained_until"]), thresholds)
         verdict = review(rows, nights=nights, rule=rule, embargo_sec=embargo_sec, seed=k)
-        doc = {**entry, "nights": nights, "action": verdict.action, "reasons": list(verdict.reasons), "at": event_time}
+        c = verdict.comparison
+        doc = {
+            **entry,
+            "nights": nights,
+            "action": verdict.action,
+            "reasons": list(verdict.reasons),
+            "at": event_time,
+            # the last look, for the daily report: both models on the same forward decisions, with intervals
+            "look": {
+                "n": c.n,
+                "challenger_auc": c.challenger_auc.to_dict(),
+                "incumbent_auc": c.incumbent_auc.to_dict(),
+                "auc_diff": c.auc_diff.to_dict(),
+                "z": c.z,
+                "z_crit": verdict.z_crit,
+                "pnl_diff_bps": c.pnl_diff_bps.to_dict(),
+                "challenger_kept": c.challenger_kept,
+                "incumbent_kept": c.incumbent_kept,
+            },
+        }
         report.append({**doc, "verdict": verdict.to_dict()})
         if verdict.action == "promote":
             registry.promote(cid)

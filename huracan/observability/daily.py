@@ -16,9 +16,11 @@ from huracan.observability.health import HealthInputs
 from huracan.observability.insight_aggregator import DailySummary, build_daily_summary
 from huracan.observability.narrative import FiguresNarrator, Narrator, headline
 from huracan.observability.records import (
+    CHALLENGERS_SCHEMA,
     DecisionRow,
     LiveTrade,
     ShadowTrade,
+    challenger_looks,
     export_from_card,
     session_from_document,
 )
@@ -82,6 +84,8 @@ def collect_summary(
     if missing:
         shadow = [*shadow, *source.shadow_by_ids(sorted(x for x in missing if x))]
     t_as_of = epoch_s(as_of)
+    challengers = [c for c in cards if c.get("schema") == CHALLENGERS_SCHEMA]
+    cards = [c for c in cards if c.get("schema") != CHALLENGERS_SCHEMA]
     # Meta-label cards only: the regime detector's cards (huracan.registry.detector) carry no AUC / n, and read
     # as sessions they made the narrative say "trained on 0 samples: AUC n/a" and the headline "not ready".
     made = [
@@ -103,6 +107,7 @@ def collect_summary(
         exports=exports,
         health_inputs=health_inputs,
         modes=modes,
+        challengers=challenger_looks(challengers, as_of),
     )
 
 

@@ -8,7 +8,7 @@ functions of the sibling modules, so the report, the notification and the EMF me
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from huracan.core.counterfactual import GatePerformance
 from huracan.observability.health import HealthInputs, HealthReport, system_health
@@ -40,7 +40,14 @@ from huracan.observability.model_evolution import (
     model_usage,
     sessions_until,
 )
-from huracan.observability.records import DecisionRow, LiveTrade, ModelExport, ShadowTrade, TrainingSessionRecord
+from huracan.observability.records import (
+    ChallengerLook,
+    DecisionRow,
+    LiveTrade,
+    ModelExport,
+    ShadowTrade,
+    TrainingSessionRecord,
+)
 from huracan.observability.shadow_live import Divergence, DivergenceSummary, divergences, summarise_divergence
 from huracan.observability.targets import TARGETS, MetricValue
 
@@ -113,6 +120,8 @@ class DailySummary:
     feed: list[FeedEvent]
     signals: int
     live_trades: int
+    #: challengers served in shadow and their last forward look (champion vs challenger, same decisions)
+    challengers: list[ChallengerLook] = field(default_factory=list)
 
     def metric(self, name: str, key: str = "") -> MetricValue:
         for m in self.metrics:
@@ -132,6 +141,7 @@ def build_daily_summary(
     exports: Sequence[ModelExport] = (),
     health_inputs: HealthInputs | None = None,
     modes: Sequence[str] = ("scalp", "runner"),
+    challengers: Sequence[ChallengerLook] = (),
 ) -> DailySummary:
     """The day's figures. ``decisions`` may span earlier days (for the pass-rate trend) and ``shadow``
     may include older trades (the open-past-timeout scan and linked live trades); each figure picks the
@@ -174,4 +184,5 @@ def build_daily_summary(
         ),
         signals=len(today_dec),
         live_trades=len(live),
+        challengers=list(challengers),
     )

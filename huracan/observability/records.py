@@ -8,17 +8,20 @@ the same code serves the nightly Lambda, ``huracan report`` and the local demo.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CHALLENGERS_SCHEMA",
+    "ChallengerLook",
     "DecisionRow",
     "GateValue",
     "LiveTrade",
     "ModelExport",
     "ShadowTrade",
     "TrainingSessionRecord",
+    "challenger_looks",
     "export_from_card",
     "finite_or_none",
     "session_from_document",
@@ -231,6 +234,67 @@ def session_from_document(doc: Mapping[str, Any]) -> TrainingSessionRecord:
         importance=_importance(doc),
         created_at=created_s,
     )
+
+
+CHALLENGERS_SCHEMA = "huracan.challengers/1"
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengerLook:
+    """A challenger served in shadow and its last nightly look: it and what gated (the champion, or the
+    prior) on the same forward decisions, each figure ``(value, lo, hi)`` with ``n`` decisions."""
+
+    model_id: str
+    status: str  # live | promoted | retired
+    nights: int
+    at: str | None
+    n: int
+    challenger_auc: tuple[float, float, float] | None
+    incumbent_auc: tuple[float, float, float] | None
+    auc_diff: tuple[float, float, float] | None
+    z: float | None
+    z_crit: float | None
+    pnl_diff_bps: tuple[float, float, float] | None
+    reason: str
+
+
+def _triple(x: Any) -> tuple[float, float, float] | None:
+    if not isinstance(x, Mapping):
+        return None
+    v = [finite_or_none(x.get(k)) for k in ("value", "lo", "hi")]
+    return None if any(e is None for e in v) else (float(v[0]), float(v[1]), float(v[2]))  # type: ignore[arg-type]
+
+
+def challenger_looks(docs: Sequence[Mapping[str, Any]], as_of: str) -> list[ChallengerLook]:
+    """The challengers of every ``challengers.json`` looked at by ``as_of``: live first, then the last retired."""
+    out: list[ChallengerLook] = []
+    for doc in docs:
+        entries = [("live", e) for e in doc.get("live") or []] + [
+            (str(e.get("outcome") or "retired"), e) for e in (doc.get("retired") or [])[-5:]
+        ]
+        for status, e in entries:
+            if not isinstance(e, Mapping) or (e.get("at") and str(e["at"]) > as_of):
+                continue
+            raw = e.get("look")
+            look: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+            reasons = e.get("reasons") or ["not looked at yet"]
+            out.append(
+                ChallengerLook(
+                    model_id=str(e.get("model_id")),
+                    status=status,
+                    nights=int(e.get("nights") or 0),
+                    at=str(e["at"]) if e.get("at") else None,
+                    n=int(look.get("n") or 0),
+                    challenger_auc=_triple(look.get("challenger_auc")),
+                    incumbent_auc=_triple(look.get("incumbent_auc")),
+                    auc_diff=_triple(look.get("auc_diff")),
+                    z=finite_or_none(look.get("z")),
+                    z_crit=finite_or_none(look.get("z_crit")),
+                    pnl_diff_bps=_triple(look.get("pnl_diff_bps")),
+                    reason=str(reasons[-1]),
+                )
+            )
+    return out
 
 
 def export_from_card(card: Mapping[str, Any]) -> ModelExport | None:

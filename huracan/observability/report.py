@@ -477,6 +477,58 @@ def _gates_section(s: DailySummary) -> str:
     return table + passed + "<h3>Threshold recommendations</h3>" + recs + note
 
 
+def _challengers_section(s: DailySummary) -> str:
+    """Champion (or prior) vs each challenger on the same forward decisions, with intervals."""
+    if not s.challengers:
+        return (
+            "<h3>Challengers in shadow</h3><p><small>No challenger is served in shadow: no model has passed the "
+            "offline checks (lift over the cost baseline, P&amp;L at each mode's threshold, calibration).</small></p>"
+        )
+
+    def tri(t: tuple[float, float, float] | None, fmt: str = ".3f", sign: str = "") -> str:
+        return "–" if t is None else f"{t[0]:{sign}{fmt}} [{t[1]:{sign}{fmt}}, {t[2]:{sign}{fmt}}]"
+
+    rows = [
+        (
+            f"<code>{_e(c.model_id[:19])}</code>",
+            _e(c.status),
+            str(c.nights),
+            str(c.n),
+            tri(c.challenger_auc),
+            tri(c.incumbent_auc),
+            tri(c.auc_diff, sign="+"),
+            "–" if c.z is None else f"{c.z:+.2f} (needs {c.z_crit or float('nan'):.2f})",
+            tri(c.pnl_diff_bps, ".2f", "+"),
+            _e(c.reason),
+        )
+        for c in s.challengers
+    ]
+    return (
+        "<h3>Challengers in shadow</h3>"
+        + _table(
+            [
+                "challenger",
+                "status",
+                "nights",
+                "forward decisions",
+                "challenger AUC",
+                "champion / prior AUC",
+                "AUC difference",
+                "z",
+                "kept P&amp;L difference (bps per decision)",
+                "last look",
+            ],
+            rows,
+            left=1,
+            tid="challengers-table",
+        )
+        + "<p><small>Both models on the same decisions made after the challenger was trained, with known "
+        "outcomes (95 % block-bootstrap intervals); P&amp;L of what each would keep at its mode's threshold. "
+        "Promotion needs z above the bound that spends 0.05 false promotions a year over every nightly look."
+        "</small></p>"
+    )
+
+
 def _learning_section(s: DailySummary) -> str:
     rows = [
         (
@@ -649,6 +701,7 @@ def render_report(summary: DailySummary, narrator: Narrator | None = None) -> st
 {_gates_section(s)}
 <h2>Model readiness and learning progress</h2>
 {_learning_section(s)}
+{_challengers_section(s)}
 <h2>Shadow vs live (Hamilton)</h2>
 {_live_section(s)}
 <h2>Market context of the day's shadow trades</h2>

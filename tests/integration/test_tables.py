@@ -125,6 +125,19 @@ def test_decision_round_trip_is_conditional_and_queryable_by_day(repo):
     assert repo.get_decision("nope") is None
 
 
+def test_challenger_probabilities_round_trip_on_the_decision(repo):
+    # Given a decision scored by two challengers in shadow
+    from dataclasses import replace
+
+    rec = replace(_decision("sig-c"), challenger_probs={"sha256:" + "a" * 64: 0.61, "sha256:" + "b" * 64: 0.07})
+    repo.create_decision(rec)
+    # Then the table gives both back, beside the gating probability, and a decision without them has none
+    got = repo.get_decision("sig-c")
+    assert got is not None and got.challenger_probs == rec.challenger_probs and got.prob == pytest.approx(0.78)
+    repo.create_decision(_decision("sig-d"))
+    assert repo.get_decision("sig-d").challenger_probs is None
+
+
 def _trade() -> ShadowTradeRecord:
     return ShadowTradeRecord(
         shadow_id="shadow_abc",
