@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from huracan.core.bars import FloatArray, IntArray
-from huracan.learning.evaluate import BootstrapPlan, Estimate, _auc_stat, _estimates, _mean_stat, block_length
+from huracan.learning.evaluate import BootstrapPlan, Estimate, _auc_stat, _mean_stat, block_length
 
 __all__ = ["ForwardComparison", "ForwardRows", "ForwardRule", "ForwardVerdict", "compare_forward", "judge_forward"]
 
@@ -144,6 +144,30 @@ class ForwardComparison:
 _NAN = Estimate(float("nan"), float("nan"), float("nan"), 0)
 
 
+def _estimates_and_replicates(
+    stats: Mapping[str, Any], n: int, plan: BootstrapPlan
+) -> tuple[dict[str, Estimate], dict[str, FloatArray]]:
+    """Point values, percentile intervals and the finite replicates (for a standard error), in one pass."""
+    ones = np.ones((1, n))
+    points = {k: float(f(ones)[0]) for k, f in stats.items()}
+    points["d"] = points["c"] - points["i"]  # the paired AUC difference, from the same replicates
+    chunks: dict[str, list[FloatArray]] = {k: [] for k in points}
+    for w in plan.weights(n):
+        for k, f in stats.items():
+            chunks[k].append(f(w))
+        chunks["d"].append(chunks["c"][-1] - chunks["i"][-1])
+    alpha = (1.0 - plan.level) / 2.0
+    est: dict[str, Estimate] = {}
+    reps: dict[str, FloatArray] = {}
+    for k, v in points.items():
+        r = np.concatenate(chunks[k])
+        r = r[np.isfinite(r)]
+        reps[k] = r
+        lo, hi = (float(np.quantile(r, alpha)), float(np.quantile(r, 1 - alpha))) if r.size else (np.nan, np.nan)
+        est[k] = Estimate(value=v, lo=lo, hi=hi, n=n)
+    return est, reps
+
+
 def compare_forward(
     rows: ForwardRows, *, rule: ForwardRule | None = None, embargo_sec: int = 0, seed: int = 0
 ) -> ForwardComparison:
@@ -162,15 +186,12 @@ def compare_forward(
     stats = {
         "c": auc_c,
         "i": auc_i,
-        "d": lambda w: auc_c(w) - auc_i(w),
         "pc": _mean_stat(rows.pnl_bps * kc),
         "pi": _mean_stat(rows.pnl_bps * ki),
         "pd": _mean_stat(rows.pnl_bps * (kc - ki)),
     }
-    e = _estimates(stats, n, plan)
-    reps = np.concatenate([stats["d"](w) for w in plan.weights(n)])
-    reps = reps[np.isfinite(reps)]
-    se = float(np.std(reps, ddof=1)) if reps.size > 1 else float("nan")
+    e, reps = _estimates_and_replicates(stats, n, plan)
+    se = float(np.std(reps["d"], ddof=1)) if reps["d"].size > 1 else float("nan")
     d = e["d"].value
     z = d / se if se > 0 and np.isfinite(d) else (float("inf") if d > 0 and se == 0 else float("nan"))
     by_mode: dict[str, dict[str, Any]] = {}
