@@ -31,6 +31,19 @@ log = logging.getLogger(__name__)
 _SCORED = ("WIN", "LOSS", "BREAKEVEN")
 
 
+def _json_safe(x: Any) -> Any:
+    """NaN / inf (a look without evidence) to None: the registry's documents are strict JSON."""
+    if isinstance(x, Mapping):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
 def forward_rows(
     decisions: Iterable[tuple[DecisionRecord, DecisionOutcome | None]],
     model_id: str,
@@ -124,7 +137,8 @@ def review_challengers(
                 "incumbent_kept": c.incumbent_kept,
             },
         }
-        report.append({**doc, "verdict": verdict.to_dict()})
+        doc = _json_safe(doc)
+        report.append({**doc, "verdict": _json_safe(verdict.to_dict())})
         if verdict.action == "promote":
             registry.promote(cid)
             retired.append({**doc, "outcome": "promoted"})
