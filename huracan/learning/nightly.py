@@ -9,9 +9,13 @@ Steps, for the UTC day before the run time ``T``:
 1. compact that day of the prices table into the S3 bar archive (:func:`~huracan.learning.archive_jobs.compact_yesterday`);
 2. label every decision whose outcome window has ended by ``T`` (:func:`~huracan.service.counterfactuals.resolve_counterfactuals`);
 3. collect the training set from its three sources with provenance (:func:`~huracan.learning.collect.collect_dataset`);
-4. train and judge a challenger against the published champion on the same rows (:func:`~huracan.learning.pipeline.run_training`);
-5. register it: a ready challenger as the champion (``latest.json`` switches only after the whole upload
-   has been read back and verified), any other as a candidate carrying its verdict and reasons; the regime
+3b. judge every live challenger on the decisions made after it was trained, paired with what gated them
+   (:mod:`~huracan.learning.challengers`, :mod:`~huracan.learning.forward`): promote it (``latest.json``
+   switches after full verification), keep it, or retire it with its reasons;
+4. train and judge a new model against the published champion on the same rows (:func:`~huracan.learning.pipeline.run_training`);
+5. register it: a ready model as a *challenger* served in shadow from the next signal (at most two live;
+   ``forward=None`` publishes it as the champion at once instead), any other as a candidate carrying its
+   verdict and reasons; the regime
    detector trained on the same bars is registered under its own name (``regime_detector``) on its own
    verdict: the champion, which the evaluate-signals Lambda then serves instead of the rule, only when it
    ``replaces_rule``, else a candidate. It is trained even on a night the meta-label model is skipped;
