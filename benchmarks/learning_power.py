@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -49,14 +50,14 @@ SEEDS = 4
 FEATURE = "trend_eff_15"
 DAY = 86_400
 #: forward rule looks: simulated null years, planted seeds per strength, nights before giving up
-NULL_YEARS = 8
+NULL_YEARS = 4
 NULL_MODELS = 4
 PLANTED_SEEDS = 3
-MAX_DAYS = 45
+MAX_DAYS = 30
 TRAIN_DAYS = 14
 ATTAINABLE = (0.55, 0.60, 0.65)
 #: bootstrap replicates per look here (production: ForwardRule's 300): only the z's standard error uses them
-FWD = ForwardRule(n_boot=100)
+FWD = ForwardRule(n_boot=50)
 
 
 def main() -> None:
@@ -65,7 +66,7 @@ def main() -> None:
     hist = features_history(bars)
     n_all = len(bars)
     config = TrainingConfig(n_boot=300, permutation_repeats=1)
-    figures: dict[str, float] = {}
+    figures: dict[str, Any] = {}
     print(f"{'strength':>8} {'n':>6} {'promoted':>9} {'AUC':>7} {'attain':>7} {'gap':>7}")
     for size in SIZES:
         stride = max(1, round(n_all / size))
@@ -148,13 +149,12 @@ def _signals_per_day(bars: BarArrays) -> float:
     return len(sig.bar_idx) / ((int(bars.ts[-1]) - int(bars.ts[0])) / DAY)
 
 
-def _look(rows: ForwardRows, nights: int, seed: int, embargo: int) -> str:
-    return judge_forward(
-        compare_forward(rows, rule=FWD, embargo_sec=embargo, seed=seed), nights=nights, rule=FWD
-    ).action
+def _look(rows: ForwardRows, nights: int, seed: int, embargo: int) -> tuple[str, float]:
+    v = judge_forward(compare_forward(rows, rule=FWD, embargo_sec=embargo, seed=seed), nights=nights, rule=FWD)
+    return v.action, v.comparison.z
 
 
-def _null_years(bars: BarArrays, hist: FloatArray, per_day: float) -> dict[str, float]:
+def _null_years(bars: BarArrays, hist: FloatArray, per_day: float) -> dict[str, float | None]:
     """Simulated years of nightly looks at null challengers (see the module docstring)."""
     cfg = TrainingConfig(n_boot=100, permutation_repeats=1)
     pe = planted_edge_dataset(bars, strength=0.0, feature=FEATURE, stride=10, seed=7, history=hist)
@@ -166,6 +166,7 @@ def _null_years(bars: BarArrays, hist: FloatArray, per_day: float) -> dict[str, 
     conf = ds.X[:, MODEL_FEATURES.index("confidence")]
     base = float(ds.y.mean())
     looks = promotions = 0
+    zs: list[float] = []
     per = max(1, round(per_day))
     for year in range(NULL_YEARS):
         rng = np.random.default_rng(9000 + year)
@@ -183,8 +184,10 @@ def _null_years(bars: BarArrays, hist: FloatArray, per_day: float) -> dict[str, 
                 rows = ForwardRows.build(
                     y[idx], pnl[idx], 0.55, conf[pick[idx]], scores[model][pick[idx]], t[idx], ["scalp"] * len(idx)
                 )
-                action = _look(rows, night - born, seed=night * 7 + j, embargo=1800)
+                action, z = _look(rows, night - born, seed=night * 7 + j, embargo=1800)
                 looks += 1
+                if np.isfinite(z):
+                    zs.append(z)
                 if action == "promote":
                     promotions += 1
                 if action != "keep":
@@ -199,6 +202,9 @@ def _null_years(bars: BarArrays, hist: FloatArray, per_day: float) -> dict[str, 
         "null_false_promotions": promotions,
         "null_looks": looks,
         "null_years": NULL_YEARS,
+        # is the look's z a z? share of looks (with evidence) above 2.5 vs the normal tail 0.0062
+        "null_share_looks_z_above_2_5": round(float(np.mean(np.array(zs) > 2.5)), 4) if zs else None,
+        "null_max_z": round(float(np.max(zs)), 2) if zs else None,
     }
 
 
