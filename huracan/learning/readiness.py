@@ -9,7 +9,9 @@ Blocking checks (all must pass):
 2. ``edge_lift`` — the out-of-sample AUC beats the mechanical cost baseline (:mod:`.baseline`) on the same
    test rows: the paired interval of the lift (model AUC − baseline AUC, all modes pooled) lies above 0.
    An AUC above 0.5 is not enough: the label's own cost arithmetic gives one (seed scalps cannot win when
-   the spread estimate is 2 bps or more). Without a baseline (a caller that passes none) the older check
+   the spread estimate is 2 bps or more). The AUC interval must also lie above 0.5: a baseline that ranks
+   the test rows worse than chance (0.48 on the real month's demo-profile test window) would otherwise turn
+   noise into "lift". Without a baseline (a caller that passes none) the older check
    ``edge_auc`` (AUC interval above 0.5) stands in.
 3. ``edge_pnl`` — the gate adds money net of costs: mean net P&L of kept trades (each at its mode's deployed
    ``meta_label_threshold``) minus that of all signals has its interval above 0, with at least ``min_gate_rows`` signals both kept and blocked. A gate that
@@ -125,17 +127,22 @@ def readiness_verdict(
     if lift is not None:
         d = lift.lift
         per_mode = "; ".join(f"{k}: {v.text()}" for k, v in (lift_by_mode or {}).items() if k != "all")
+        lift_ok = bool(d.lo > 0 and a.lo > 0.5)
         checks.append(
             Check(
                 "edge_lift",
-                bool(d.lo > 0),
+                lift_ok,
                 d.lo,
                 0.0,
                 f"OOS {lift.text()}: "
                 + (
-                    "lift interval above 0"
-                    if d.lo > 0
-                    else "lift interval includes 0 (no evidence of an edge beyond the cost arithmetic)"
+                    "lift interval above 0 and AUC interval above 0.5"
+                    if lift_ok
+                    else (
+                        "lift interval includes 0 (no evidence of an edge beyond the cost arithmetic)"
+                        if d.lo <= 0
+                        else "AUC interval includes 0.5 (the baseline ranks worse than chance: no evidence of an edge)"
+                    )
                 )
                 + (f"; per mode: {per_mode}" if per_mode else ""),
             )
@@ -227,7 +234,8 @@ def readiness_verdict(
         d = lift.lift
         summary = (
             f"NOT READY: no edge found beyond the cost arithmetic (AUC {a.value:.3f} vs baseline "
-            f"{lift.baseline_auc.value:.3f}, lift {d.value:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}] includes 0)"
+            f"{lift.baseline_auc.value:.3f}, lift {d.value:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}], "
+            f"AUC interval [{a.lo:.3f}, {a.hi:.3f}])"
         )
     elif "edge_auc" in by and not by["edge_auc"].passed:
         spread = "" if a.lo == a.hi == a.value else " includes 0.5"

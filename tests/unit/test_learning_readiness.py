@@ -83,6 +83,14 @@ def test_lift_over_the_cost_baseline_replaces_auc_above_one_half():
     assert "beyond the cost arithmetic" in v.summary and "0.785" in v.check("edge_lift").detail
     real = replace(mech, lift=Estimate(0.04, 0.02, 0.06, 5000))
     assert readiness_verdict(_metrics(auc=mech.auc), n_samples=25_000, policy=POLICY, lift=real).ready
+    # and a "lift" over a baseline that ranks worse than chance is not an edge while the AUC includes 0.5
+    chance = ModeLift(
+        auc=Estimate(0.546, 0.499, 0.589, 848),
+        baseline_auc=Estimate(0.482, 0.435, 0.530, 848),
+        lift=Estimate(0.064, 0.025, 0.107, 848),
+    )
+    v = readiness_verdict(_metrics(auc=chance.auc), n_samples=25_000, policy=POLICY, lift=chance)
+    assert not v.ready and "worse than chance" in v.check("edge_lift").detail
 
 
 def test_champion_comparison_and_stability():
