@@ -63,6 +63,21 @@ def days_ending(day: str, n: int) -> list[str]:
     return [format_ts(d0 - timedelta(days=k))[:10] for k in range(n - 1, -1, -1)]
 
 
+def promoted_card(card: Mapping[str, Any], challengers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """A challenger's card as the champion it became when ``challengers.json`` records its promotion.
+
+    A card is signed at registration and never rewritten, so a challenger promoted on forward evidence still
+    says ``stage: challenger``; the report reads it as a champion published at its promotion time.
+    """
+    if card.get("stage") != "challenger":
+        return card
+    for doc in challengers:
+        for e in doc.get("retired") or []:
+            if isinstance(e, Mapping) and e.get("outcome") == "promoted" and e.get("model_id") == card.get("model_id"):
+                return {**card, "stage": "champion", "created_at": e.get("at") or card.get("created_at")}
+    return card
+
+
 def collect_summary(
     day: str,
     as_of: str,
@@ -85,7 +100,7 @@ def collect_summary(
         shadow = [*shadow, *source.shadow_by_ids(sorted(x for x in missing if x))]
     t_as_of = epoch_s(as_of)
     challengers = [c for c in cards if c.get("schema") == CHALLENGERS_SCHEMA]
-    cards = [c for c in cards if c.get("schema") != CHALLENGERS_SCHEMA]
+    cards = [promoted_card(c, challengers) for c in cards if c.get("schema") != CHALLENGERS_SCHEMA]
     # Meta-label cards only: the regime detector's cards (huracan.registry.detector) carry no AUC / n, and read
     # as sessions they made the narrative say "trained on 0 samples: AUC n/a" and the headline "not ready".
     made = [

@@ -58,3 +58,13 @@ def test_champion_vs_challenger_on_the_same_forward_decisions_with_intervals():
 def test_no_challenger_is_said_plainly():
     html = render_report(build_daily_summary("2022-01-08", "2022-01-08T23:00:00Z"))
     assert "No challenger is served in shadow" in html
+
+
+def test_a_promoted_challenger_reads_as_the_champion_it_became():
+    from huracan.observability.daily import promoted_card
+
+    card = {"model_id": "sha256:" + "e" * 64, "stage": "challenger", "created_at": "2022-01-05T00:00:00Z"}
+    became = promoted_card(card, [DOC])
+    assert became["stage"] == "champion" and became["created_at"] == "2022-01-09T00:00:00Z"
+    other = {**card, "model_id": "sha256:" + "c" * 64}
+    assert promoted_card(other, [DOC]) == other  # still live: not a champion
