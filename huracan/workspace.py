@@ -443,7 +443,16 @@ def summarize_rows(
 ) -> dict[str, Any]:
     """:func:`summarize_run` on rows already flattened (:func:`decision_rows`, :func:`trade_rows`)."""
     meta = [c for c in cards if _is_meta(c)]
-    champions = sorted((c for c in meta if c.get("stage") == "champion"), key=lambda c: int(c.get("version") or 0))
+    # A challenger promoted on forward evidence keeps stage "challenger" on its signed card: the champion the
+    # pointer names counts as published whatever its card's stage (earlier promotions: see challengers.json).
+    champions = sorted(
+        (
+            c
+            for c in meta
+            if c.get("stage") == "champion" or (champion_model_id and c.get("model_id") == champion_model_id)
+        ),
+        key=lambda c: int(c.get("version") or 0),
+    )
     versions = sorted({str(d.get("config_version")) for d in d_rows if d.get("config_version")})
     day_set = sorted({str(d.get("day")) for d in d_rows if d.get("day")})
     ts = sorted(str(d.get("ts")) for d in d_rows if d.get("ts"))
@@ -465,6 +474,7 @@ def summarize_rows(
         "funnel": funnel,
         "models_published": len(champions),
         "models_candidates": sum(1 for c in meta if c.get("stage") == "candidate"),
+        "models_challengers": sum(1 for c in meta if c.get("stage") == "challenger"),
         "detectors_published": sum(1 for c in cards if not _is_meta(c) and c.get("stage") == "champion"),
         "champion_model_id": champion_model_id
         if champion_model_id is not None

@@ -231,3 +231,19 @@ def test_run_report_renders_from_a_workspace_with_only_records(tmp_path: Path) -
     assert "no model registered in this run" in page and "no bars kept in this workspace" in page
     assert 'href="index.html"' not in page
     assert "Net -6 bps after simulated costs; win rate 66.7%" in page
+
+
+def test_a_promoted_challenger_counts_as_published() -> None:
+    # A challenger promoted on forward evidence keeps stage "challenger" on its signed card; the pointer names it
+    decisions, cf, trades, outcomes = _run()
+    promoted = {"name": "meta_label", "stage": "challenger", "version": 1, "model_id": "sha256:" + "a" * 64}
+    live = {"name": "meta_label", "stage": "challenger", "version": 2, "model_id": "sha256:" + "b" * 64}
+    s = summarize_run(
+        decisions,
+        trades,
+        [promoted, live],
+        decision_outcomes=cf,
+        trade_outcomes=outcomes,
+        champion_model_id=promoted["model_id"],
+    )
+    assert (s["models_published"], s["models_challengers"], s["champion_model_id"]) == (1, 2, promoted["model_id"])
