@@ -143,3 +143,27 @@ def test_bars_add_the_regime_detector(ftx_month, history, planted):
     assert report.regime.n_test > 5000
     assert "regime detector" in report.summary()
     assert "detector" not in json.loads(json.dumps(report.to_dict()))["regime"]
+
+
+def test_the_pnl_check_keeps_each_mode_at_its_deployed_threshold(planted):
+    # Given the planted rows split into scalps and runners, with each mode's deployed gate threshold
+    from dataclasses import replace as dc_replace
+
+    from huracan.core.config import load_config
+    from huracan.learning.baseline import terms_from_engine
+
+    ds = planted.dataset
+    X = ds.X.copy()
+    X[1::2, FEATURE_INDEX["is_runner"]] = 1.0
+    mixed = type(ds)(**{**{f: getattr(ds, f) for f in ds.__dataclass_fields__}, "X": X})
+    terms = terms_from_engine(load_config("demo"))  # scalp 0.62, runner 0.80
+    result = run_training(mixed, dc_replace(CFG, modes=terms))
+    m = result.report.metrics
+    # Then the kept rows are those above their own mode's threshold, not above the training default
+    runner = X[result.test_rows, FEATURE_INDEX["is_runner"]] == 1.0
+    thr = np.where(runner, 0.80, 0.62)
+    assert m.trades_kept == int((result.test_proba > thr).sum()) != int((result.test_proba > CFG.threshold).sum())
+    assert m.thresholds == {"scalp": 0.62, "runner": 0.80}
+    assert "scalp 0.62, runner 0.80" in result.report.verdict.check("edge_pnl").detail
+    # and the lift is reported per mode
+    assert set(result.report.lift) == {"all", "scalp", "runner"}
