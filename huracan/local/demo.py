@@ -239,6 +239,7 @@ def _night_line(n: Any) -> dict[str, Any]:
         "ece": est(m.ece) if m is not None else None,
         "brier": est(m.brier) if m is not None else None,
         "model_id": n.model_id,
+        "candidate_id": getattr(n, "candidate_id", None),
         "lift": {k: [v.lift.value, v.lift.lo, v.lift.hi, v.baseline_auc.value] for k, v in n.report.lift.items()}
         if n.report is not None
         else None,
