@@ -54,6 +54,7 @@ from huracan.local.replay import StreamRecord
 from huracan.registry.registry import ModelRegistry
 from huracan.service.evaluate import Evaluated, SignalService, _signal_ready, resolve_at
 from huracan.service.resolve import CLOSED, close_columns, resolve_path, terms_of
+from huracan.serving.challengers import RegistryChallengerProvider
 from huracan.serving.onnx_export import onnx_artifacts
 from huracan.serving.provider import RegistryModelProvider
 from huracan.serving.regime import RegistryRegimeProvider
@@ -264,6 +265,8 @@ class Backtest:
         # (the local runtime's MODEL_REFRESH_SECONDS=0): a model published at midnight serves the next signal
         self.model_provider = RegistryModelProvider(self.registry, refresh_seconds=0)
         self.regime_provider = RegistryRegimeProvider(self.registry, refresh_seconds=0)
+        # and the live challengers, scored in shadow as the Lambda scores them (their probabilities on the decision)
+        self.challenger_provider = RegistryChallengerProvider(self.registry, refresh_seconds=0)
         self.service = SignalService(
             store=self.book,
             dead_letters=_NoDeadLetters(),
@@ -272,6 +275,7 @@ class Backtest:
             log=_Log(),
             model_provider=self.model_provider,
             regime_provider=self.regime_provider,
+            challenger_provider=self.challenger_provider,
         )
         self.night_settings = _NightSettings(config.profile, code_git_sha(), signal_source is builtin)
         self.nights: list[NightlyResult] = []
