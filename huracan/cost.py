@@ -67,6 +67,8 @@ __all__ = [
 ]
 
 PRICES_PATH = Path(__file__).resolve().parent / "config" / "aws_prices.toml"
+#: Template parameters the bill assumes unless told otherwise (the deployed loop with its schedules on).
+RUNNING_PARAMETERS = {"SchedulesEnabled": "true"}
 DRIVERS = ("fixed", "bar", "signal", "trade", "resolution", "day")
 #: Callers whose work is per shadow trade / per day (the rest are split by table, below).
 _TRADE_CALLERS = {"ResolveOutcomeFunction", "service"}
@@ -273,7 +275,9 @@ def stack_shape(template_path: Path = TEMPLATE_PATH, parameters: Mapping[str, st
     own default, without either, is PassThrough).
     """
     tpl = load_template(template_path)
-    params = _parameter_values(tpl, parameters or {})
+    # Priced is the loop running: a first deploy keeps the schedules off (SchedulesEnabled defaults to "false")
+    # until the image and the exchange are checked, which is not the bill anyone asks about.
+    params = _parameter_values(tpl, {**RUNNING_PARAMETERS, **(parameters or {})})
     glob = tpl.get("Globals", {}).get("Function", {})
     default_mb = int(glob.get("MemorySize", 128))
     default_tracing = _resolve(tpl, glob.get("Tracing", "PassThrough"), params)

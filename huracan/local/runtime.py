@@ -71,8 +71,9 @@ class ReplayProgress:
 LOCAL_ENVIRONMENT: dict[str, str] = {"MODEL_REFRESH_SECONDS": "0"}
 
 #: Template parameters a replay sets unless told otherwise: a replay stores each bar at its close, so there is
-#: no ingest lag for a timer to wait for (resolve_at = timeout_at + one bar, the moment the data exists).
-LOCAL_PARAMETERS: dict[str, str] = {"IngestLagSeconds": "0"}
+#: no ingest lag for a timer to wait for (resolve_at = timeout_at + one bar, the moment the data exists); and a
+#: replay is the running loop, so its schedules are on (a first deploy keeps them off until switched on).
+LOCAL_PARAMETERS: dict[str, str] = {"IngestLagSeconds": "0", "SchedulesEnabled": "true"}
 
 #: What Lambda's and Fargate's runtimes put in every environment that the template does not: the region, and
 #: locally the endpoint that stands in for AWS's (as a VPC endpoint would).

@@ -61,6 +61,8 @@ _NOT_EMULATED = {
     "AWS::ApiGateway::RestApi": "API Gateway is not served by moto; `chalice local` serves the API app",
     "AWS::Lambda::Permission": "no local effect",
     "AWS::SecretsManager::RotationSchedule": "not scheduled locally: tests run the rotation function's steps",
+    "AWS::ApiGateway::Account": "API Gateway's account-wide logging role: no local effect",
+    "AWS::CloudFormation::WaitConditionHandle": "orders the API after its logging role on AWS: no local effect",
     "AWS::Events::Rule": "EventBridge schedules fire on the virtual clock (huracan.local.clock.Scheduler)",
 }
 
