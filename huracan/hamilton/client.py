@@ -36,7 +36,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from huracan.api.auth import sign_headers
 from huracan.core.timeutil import from_epoch_s
@@ -55,6 +55,9 @@ __all__ = [
     "Transport",
     "urllib_transport",
 ]
+
+if TYPE_CHECKING:  # botocore only when a signer is given (huracan.hamilton.sigv4)
+    from huracan.hamilton.sigv4 import SigV4Signer
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +204,7 @@ class HamiltonClient:
         rng: random.Random | None = None,
         outbox: Outbox | str | os.PathLike[str] | None = None,
         key_source: Callable[[], str | bytes] | None = None,
+        sigv4: SigV4Signer | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -216,6 +220,8 @@ class HamiltonClient:
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
         self._transport = transport
+        #: signs every request for API Gateway's IAM auth (None: a stand-in without it, e.g. a unit test)
+        self._sigv4 = sigv4
         self._rng = rng or random.Random()
         self._gate: MetaLabelGate | None = None
         self._version: int | None = None
@@ -423,6 +429,8 @@ class HamiltonClient:
                 headers["Content-Type"] = "application/json"
             if signed:
                 headers.update(sign_headers(self._key, body or b"", self._signing_time()))
+            if self._sigv4 is not None:  # every attempt is signed anew (its own X-Amz-Date)
+                headers = self._sigv4.sign(method, url, headers, body)
             try:
                 resp = self._transport(method, url, headers, body, self.timeout_s)
             except (OSError, http.client.HTTPException) as exc:

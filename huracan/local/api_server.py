@@ -14,6 +14,7 @@ Whatever is started is stopped by :meth:`LocalApiServer.stop` (also on an error 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -33,6 +34,7 @@ from typing import IO, Any, Literal
 from huracan.api import handlers
 from huracan.api.clock import API_CLOCK_ENV, Clock, set_api_clock
 from huracan.api.settings import OutcomeApiSettings
+from huracan.local.api_iam import Authorizer
 
 __all__ = ["FUNCTION_DIR", "LOOPBACK", "LocalApiServer", "load_app"]
 
@@ -74,6 +76,7 @@ class LocalApiServer:
         function_dir: Path = FUNCTION_DIR,
         startup_timeout_s: float = 30.0,
         scope: Callable[[], AbstractContextManager[Any]] | None = None,
+        authorize: Authorizer | None = None,
     ) -> None:
         if mode == "subprocess" and clock is not None:
             raise ValueError(f"a subprocess cannot share a clock object; set {API_CLOCK_ENV} in the environment")
@@ -85,6 +88,8 @@ class LocalApiServer:
         self.startup_timeout_s = startup_timeout_s
         #: entered around start-up and every request (thread mode): the function's role and variables
         self.scope = scope
+        #: API Gateway's IAM auth (huracan.local.api_iam): 403 before the app for a refused request (thread mode)
+        self.authorize = authorize
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -127,6 +132,10 @@ class LocalApiServer:
     def _start_thread(self) -> None:
         with self.scope() if self.scope is not None else nullcontext():
             self._start_thread_in_scope()
+        if self.authorize is not None:
+            self._server.server.RequestHandlerClass = _authorizing(
+                self._server.server.RequestHandlerClass, self.authorize
+            )
         if self.scope is not None:
             # Each request is handled inside the handler's constructor, on a thread of its own: enter the
             # function's scope there, as Lambda runs each request with the function's role and environment.
@@ -237,6 +246,33 @@ class LocalApiServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _authorizing(handler_cls: Any, authorize: Authorizer) -> Any:
+    """Chalice's request handler behind API Gateway's IAM check: a refused request gets 403 with API
+    Gateway's body (``{"message": ...}``, ``x-amzn-ErrorType``) and never reaches the app."""
+    import io
+    import json
+
+    base = handler_cls.func if hasattr(handler_cls, "func") else handler_cls
+    kwargs = dict(getattr(handler_cls, "keywords", {}) or {})
+
+    class Authorizing(base):  # type: ignore[misc,valid-type]
+        def _generic_handle(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(length) if length > 0 else None
+            refusal = authorize(self.command, self.path, dict(self.headers), body)
+            if refusal is not None:
+                kind = "MissingAuthenticationTokenException" if "Missing" in refusal else "AccessDeniedException"
+                self._send_http_response(403, {"x-amzn-ErrorType": kind}, json.dumps({"message": refusal}))
+                return
+            self.rfile: Any = io.BytesIO(body or b"")
+            super()._generic_handle()
+
+        # the base class binds each verb to its own _generic_handle
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    return functools.partial(Authorizing, **kwargs)
 
 
 def _log_request(handler: Any, fmt: str, *args: Any) -> None:

@@ -217,8 +217,26 @@ def _hamilton(rt: LocalRuntime, bars: BarArrays, records: list[Any], config: Any
 
     key = SecretCache(AwsSettings.from_env()).hmac_key(os.environ["HAMILTON_HMAC_SECRET_ARN"])
     registry = ModelRegistry(base_path=f"s3://{os.environ['MODEL_BUCKET']}/models")
-    client = HamiltonClient(rt.api.url, key, registry, clock=rt.clock.now, sleep=lambda s: None)
+    sigv4 = None
+    if rt.hamilton is not None:  # IAM enforced: Hamilton signs as its own role (the stack's HamiltonPolicy)
+        from huracan.hamilton.sigv4 import SigV4Signer
+
+        sigv4 = SigV4Signer(rt.hamilton.credentials, rt.aws.region)
+    client = HamiltonClient(rt.api.url, key, registry, clock=rt.clock.now, sleep=lambda s: None, sigv4=sigv4)
     return HamiltonSimulator(client, bars, records, config)
+
+
+def _as_hamilton(rt: LocalRuntime, hook: Callable[[float], None]) -> Callable[[float], None]:
+    """Hamilton's reads (the published model, its signature) and posts run as Hamilton's role."""
+    if rt.layer is None or rt.hamilton is None:
+        return hook
+    layer, identity = rt.layer, rt.hamilton
+
+    def run(t: float) -> None:
+        with layer.scope(identity, None):
+            hook(t)
+
+    return run
 
 
 def _night_line(n: Any) -> dict[str, Any]:
@@ -386,7 +404,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         if user_signals:
             _load_signal_history(opts.inputs, out)
         hamilton = _hamilton(rt, bars, [r for r in records if r.partition_key == first_symbol], config)
-        rt.window_hooks.append(hamilton.on_window)
+        rt.window_hooks.append(_as_hamilton(rt, hamilton.on_window))
         from huracan.learning.nightly import container_task
 
         # The nightly Fargate task, run in-process at each virtual midnight with the task definition's env.

@@ -32,8 +32,9 @@ from typing import Any
 __all__ = ["NOT_ENFORCED", "RESOLVED_SERVICES", "iter_policy_documents", "localize_policies"]
 
 #: Services whose request resource moto resolves (moto/core/authorization.py: S3; ``_determine_resource`` in
-#: moto's sqs, iam and sts responses).
-RESOLVED_SERVICES = frozenset({"s3", "sqs", "iam", "sts"})
+#: moto's sqs, iam and sts responses), and execute-api, whose route ARN the local API stand-in passes to moto's
+#: check itself (huracan.local.api_iam).
+RESOLVED_SERVICES = frozenset({"s3", "sqs", "iam", "sts", "execute-api"})
 
 NOT_ENFORCED = (
     "resource scoping outside S3 and SQS (tables, stream, functions, keys, topics, state machines: actions are "

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from huracan.core.timeutil import from_epoch_s
+from huracan.local.api_iam import sigv4_authorizer
 from huracan.local.aws import LOCAL_REGION, EmbeddedAws
 from huracan.local.clock import Scheduler, VirtualClock
 from huracan.local.identity import Identity, IdentityLayer
@@ -32,7 +33,7 @@ from huracan.local.lambdas import LocalLambdas
 from huracan.local.policies import NOT_ENFORCED
 from huracan.local.poller import KinesisPoller
 from huracan.local.replay import StreamRecord, chunk_by_time, put_records
-from huracan.local.stack import LocalStack, StandIn
+from huracan.local.stack import ACCOUNT, LocalStack, StandIn
 from huracan.local.template import TEMPLATE_PATH
 from huracan.local.timers import RetryBackoff, TimerGate
 
@@ -175,6 +176,9 @@ class LocalRuntime:
         self.enforce_iam = enforce_iam
         self.layer: IdentityLayer | None = None
         self.identities: dict[str, Identity] = {}
+        #: Hamilton's principal (a role with the stack's HamiltonPolicy), and one with no policy at all
+        self.hamilton: Identity | None = None
+        self.stranger: Identity | None = None
         self.api: Any = None
         #: Called after every replay window with the window's end (virtual epoch s): the Hamilton
         #: simulator and live views hang here.
@@ -216,11 +220,14 @@ class LocalRuntime:
                 from huracan.local.api_server import LocalApiServer
 
                 # API Gateway is not served by moto: the Chalice app serves the same routes on loopback.
-                scope = None
+                scope, authorize = None, None
                 if self.layer is not None:
                     layer, (identity, env) = self.layer, lambdas.scopes["OutcomeApiFunction"]
                     scope = lambda: layer.scope(identity, env)  # noqa: E731
-                self.api = LocalApiServer.from_stack(self.stack, clock=self.clock.now, scope=scope).start()
+                    authorize = sigv4_authorizer(ACCOUNT, self.stack.api_arn())
+                self.api = LocalApiServer.from_stack(
+                    self.stack, clock=self.clock.now, scope=scope, authorize=authorize
+                ).start()
             for function, settings in self.stack.esm.values():
                 poller = KinesisPoller(self._stream_for(function), self._invoker(function), settings, self.aws.region)
                 poller.arrival_clock = self.arrival_time
@@ -234,6 +241,9 @@ class LocalRuntime:
         """AssumeRole for every principal, install the identity layer, then turn moto's IAM checks on."""
         assert self.stack is not None
         self.identities = self.stack.assume_roles()
+        if "HamiltonPolicy" in self.stack.physical:
+            self.hamilton = self.stack.caller_identity("hamilton", "HamiltonPolicy")
+        self.stranger = self.stack.caller_identity("no-policy", None)
         layer = IdentityLayer(self.stack.platform_identity())
         layer.by_role_arn = {i.role_arn: i for i in self.identities.values() if i.role_arn}
         layer.install()

@@ -197,6 +197,12 @@ class LocalStack:
                 # Left to moto, every PutRecord would try to run the function in Docker (and fail slowly);
                 # the poller plays the mapping instead, with the same settings (see _event_sources).
                 del cfn["Resources"][lid]
+            elif rtype == "AWS::ApiGateway::RestApi":
+                # The local API stand-in serves it; policies naming the API (execute-api ARNs) get this id.
+                substitutions[lid] = self.local_api_id(lid)
+                self.physical[lid] = substitutions[lid]
+                self.standins.append(StandIn(lid, rtype, _NOT_EMULATED[rtype]))
+                del cfn["Resources"][lid]
             elif rtype in _NOT_EMULATED and rtype != "AWS::Events::Rule":
                 self.standins.append(StandIn(lid, rtype, _NOT_EMULATED[rtype]))
                 del cfn["Resources"][lid]
@@ -205,6 +211,11 @@ class LocalStack:
             if isinstance(node, dict):
                 if set(node) == {"Ref"} and node["Ref"] in substitutions:
                     return substitutions[node["Ref"]]
+                if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+                    text = node["Fn::Sub"]
+                    for lid_, value in substitutions.items():
+                        text = text.replace("${" + lid_ + "}", value)
+                    return {"Fn::Sub": text}
                 if set(node) == {"Fn::GetAtt"}:
                     ga = node["Fn::GetAtt"]
                     lid_, attr = ga if isinstance(ga, list) else str(ga).split(".", 1)
@@ -318,6 +329,34 @@ class LocalStack:
             return str(self.resolve(node))
 
         return {str(e["Name"]): value(e["Value"]) for e in env}
+
+    def local_api_id(self, logical_id: str = "HuracanApi") -> str:
+        """The id the local API stand-in answers as (API Gateway's would be a random 10 characters)."""
+        return f"local-{logical_id.lower()}"
+
+    def api_arn(self, logical_id: str = "HuracanApi") -> str:
+        """``arn:aws:execute-api:<region>:<account>:<api>/<stage>``: the prefix of the routes' ARNs."""
+        stage = self.parameter_values.get("Stage", "dev")
+        return f"arn:aws:execute-api:{self.aws.region}:{ACCOUNT}:{self.local_api_id(logical_id)}/{stage}"
+
+    def caller_identity(self, name: str, policy_logical_id: str | None) -> Identity:
+        """A principal outside the stack (Hamilton): a role with one of the stack's managed policies attached
+        (or none), assumed. Created before IAM is enforced."""
+        from botocore.credentials import Credentials
+
+        iam = boto3.client("iam")
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        role = f"{self.stack_name}-{name}"
+        arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        if policy_logical_id is not None:
+            iam.attach_role_policy(RoleName=role, PolicyArn=self.physical[policy_logical_id])
+        creds = boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName=name, DurationSeconds=43200)["Credentials"]
+        return Identity(name, arn, Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]))
 
     def role_arn(self, role_logical_id: str) -> str:
         return f"arn:aws:iam::{ACCOUNT}:role/{self.physical[role_logical_id]}"

@@ -29,6 +29,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "kms": {"ModelSigningKey"},
         "states": {"ShadowTradeTimer"},
     },
+    "HamiltonPolicy": {"kms": {"ModelSigningKey"}},
     "IngestMarketFunctionRole": {"kinesis": {"MarketStream"}},
     "NightlyTrainingEventsRole": {"ecs": {"TrainingTaskDefinition"}},
     "OutcomeApiFunctionRole": {
