@@ -9,7 +9,7 @@
   stub item. Written with ``UpdateItem`` expressions because the decisions model has no such column.
 - SNS ``ModelPublished``: ``{"event": "ModelPublished", "model_id", "metrics"}`` when a champion is published.
 - ``ModelsExported`` (Count) in namespace ``Huracan`` with the single dimension ``service=huracan``, the
-  metric ``NoModelPublishedAlarm`` watches. Sent with ``PutMetricData`` rather than an EMF log line: the
+  metric ``NightlyRunHeartbeatAlarm`` counts (a datapoint per finished run). Sent with ``PutMetricData`` rather than an EMF log line: the
   Fargate task logs through the ``awslogs`` driver, which does not send the ``x-amzn-logs-format: json/emf``
   header CloudWatch needs to extract metrics from logs (the task role may put metrics in that namespace).
   The night's event time is the datapoint's timestamp: no wall clock.

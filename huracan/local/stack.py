@@ -256,6 +256,12 @@ class LocalStack:
             if isinstance(v, dict) and "Default" in v
         }
         params.update(self._network_parameters(tpl, params))
+        if "TrainingImageUri" in (tpl.get("Parameters") or {}) and "TrainingImageUri" not in self.parameters:
+            # Required on AWS (no placeholder image); locally the nightly task runs in-process from the checkout.
+            params["TrainingImageUri"] = f"{ACCOUNT}.dkr.ecr.{self.aws.region}.amazonaws.com/huracan-train:local"
+            self.standins.append(
+                StandIn("TrainingImageUri", "Parameter", "no image: the nightly task runs in-process (container_task)")
+            )
         params.update(self.parameters)
         self.parameter_values = {k: str(v) for k, v in params.items()}
         cfn = translate(self._localize(tpl), self.aws.region, params)

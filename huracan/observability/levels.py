@@ -9,7 +9,7 @@ template's ``MetricsLevel`` (``$HURACAN_METRICS_LEVEL``) is ``essential`` by def
 
 - ``essential``: only the figures worth a chart that AWS does not publish, once a day (the daily summary's
   signals received / passed, shadow P&L and the model's AUC improvement), plus the nightly job's
-  ``ModelsExported`` that ``NoModelPublishedAlarm`` watches (always sent). The per-batch counters of
+  ``ModelsExported`` that ``NightlyRunHeartbeatAlarm`` watches (always sent). The per-batch counters of
   ``evaluate_signals`` become fields of one structured log line per batch, the rest of the daily figures
   fields of the daily EMF document: Logs Insights still sums and charts them, for the price of the log bytes.
 - ``full``: every counter and figure as a metric, with the per-gate and per-mode dimensions (about 40 metrics,

@@ -98,3 +98,90 @@ def test_first_deploy_needs_no_docker_and_starts_no_schedule(template: dict[str,
     assert template["Parameters"]["SchedulesEnabled"]["Default"] == "false"
     assert "restricted location" in template["Parameters"]["ExchangeApiUrl"]["Description"]
     assert template["Resources"]["HuracanApi"]["Properties"]["OpenApiVersion"] == "3.0.1"
+
+
+def _alarms(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in _of_type(translated, "AWS::CloudWatch::Alarm").items()}
+
+
+def test_failed_schedule_invocations_alarm_for_every_rule(translated: dict[str, Any]) -> None:
+    rules = {
+        lid for lid, r in _of_type(translated, "AWS::Events::Rule").items() if "ScheduleExpression" in r["Properties"]
+    }
+    watched = {
+        a["Dimensions"][0]["Value"]["Ref"]
+        for a in _alarms(translated).values()
+        if (a["Namespace"], a["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    }
+    assert rules and watched == rules
+
+
+def test_timer_failed_timed_out_and_aborted_and_api_5xx_alarm(translated: dict[str, Any]) -> None:
+    alarms = _alarms(translated).values()
+    timer = {a["MetricName"] for a in alarms if a["Namespace"] == "AWS/States"}
+    assert timer == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    (api,) = [a for a in alarms if a["Namespace"] == "AWS/ApiGateway"]
+    assert api["MetricName"] == "5XXError"
+    dims = {d["Name"]: d["Value"] for d in api["Dimensions"]}
+    api_name = translated["Resources"]["HuracanApi"]["Properties"]["Name"]
+    assert dims == {"ApiName": api_name, "Stage": {"Ref": "Stage"}}
+    for a in alarms:
+        assert a["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_a_failed_training_task_reaches_the_alarm_topic(translated: dict[str, Any]) -> None:
+    rule = translated["Resources"]["TrainingTaskStoppedRule"]["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    assert pattern["detail"]["lastStatus"] == ["STOPPED"]
+    assert pattern["detail"]["containers"]["exitCode"] == [{"anything-but": 0}]
+    assert rule["Targets"][0]["Arn"] == {"Ref": "AlarmTopic"}
+    policy = translated["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert policy["Principal"] == {"Service": "events.amazonaws.com"}
+    assert policy["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["TrainingTaskStoppedRule", "Arn"]}
+
+
+def test_email_parameters_subscribe_both_topics(translated: dict[str, Any]) -> None:
+    subs = {
+        r["Properties"]["TopicArn"]["Ref"]: r["Condition"]
+        for r in _of_type(translated, "AWS::SNS::Subscription").values()
+    }
+    assert subs == {"AlarmTopic": "HasAlarmEmail", "NotificationsTopic": "HasNotificationEmail"}
+
+
+def test_training_image_is_required_and_pulled_from_its_repository_only(template: dict[str, Any]) -> None:
+    import re
+
+    param = template["Parameters"]["TrainingImageUri"]
+    assert "Default" not in param  # no working-looking placeholder
+    pattern = re.compile(param["AllowedPattern"])
+    assert pattern.match("123456789012.dkr.ecr.eu-west-2.amazonaws.com/huracan-train:0123abc")
+    assert not pattern.match("public.ecr.aws/docker/library/python:3.11-slim")
+    bootstrap = load_template(ROOT / "infra" / "bootstrap" / "ecr.yaml")
+    repo = bootstrap["Resources"]["TrainingImageRepository"]["Properties"]
+    assert repo["ImageTagMutability"] == "IMMUTABLE" and repo["ImageScanningConfiguration"]["ScanOnPush"]
+    assert "image:" in (ROOT / "Makefile").read_text("utf-8")
+
+
+def test_network_choice_is_one_parameter(translated: dict[str, Any], template: dict[str, Any]) -> None:
+    assert template["Parameters"]["TrainingNetwork"]["AllowedValues"] == ["public-subnet", "vpc-endpoints"]
+    rule = translated["Resources"]["NightlyTrainingRule"]["Properties"]
+    network = rule["Targets"][0]["EcsParameters"]["NetworkConfiguration"]["AwsVpcConfiguration"]
+    assert network["AssignPublicIp"] == {"Fn::If": ["UseVpcEndpoints", "DISABLED", "ENABLED"]}
+    endpoints = {
+        r["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[-1]: (
+            r["Properties"]["VpcEndpointType"],
+            r["Condition"],
+        )
+        for r in _of_type(translated, "AWS::EC2::VPCEndpoint").values()
+    }
+    assert endpoints == {
+        "s3": ("Gateway", "UseVpcEndpoints"),
+        "dynamodb": ("Gateway", "UseVpcEndpoints"),
+        "api": ("Interface", "UseVpcEndpoints"),
+        "dkr": ("Interface", "UseVpcEndpoints"),
+        "logs": ("Interface", "UseVpcEndpoints"),
+        "kms": ("Interface", "UseVpcEndpoints"),
+        "sns": ("Interface", "UseVpcEndpoints"),
+        "monitoring": ("Interface", "UseVpcEndpoints"),
+    }

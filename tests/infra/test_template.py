@@ -62,7 +62,11 @@ MANAGED_POLICIES: dict[str, str] = {
     "AmazonAPIGatewayPushToCloudWatchLogs": "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
 }
 
-PARAMETERS = {"VpcId": "vpc-0123456789abcdef0", "Subnets": ["subnet-0123456789abcdef0"]}
+PARAMETERS = {
+    "VpcId": "vpc-0123456789abcdef0",
+    "Subnets": ["subnet-0123456789abcdef0"],
+    "TrainingImageUri": "123456789012.dkr.ecr.eu-west-2.amazonaws.com/huracan-train:0123abc",
+}
 
 
 class _ManagedPolicyLoaderStub:
@@ -337,7 +341,9 @@ def test_model_bucket_is_private_versioned_encrypted_and_tls_only(template: dict
     assert any("NoncurrentVersionExpiration" in r for r in props["LifecycleConfiguration"]["Rules"])
     policy = _props(template, "ModelBucketPolicy")
     assert policy["Bucket"] == {"Ref": "ModelBucket"}
-    (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    (deny,) = [
+        s for s in policy["PolicyDocument"]["Statement"] if s.get("Effect") == "Deny"
+    ]  # Fn::If: the optional cross-account grant
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -396,7 +402,7 @@ def test_managed_policies_are_only_the_justified_aws_ones(template: dict[str, An
 
 def test_only_the_training_role_may_sign_models(template: dict[str, Any]) -> None:
     statements = _props(template, "ModelSigningKey")["KeyPolicy"]["Statement"]
-    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    (deny,) = [s for s in statements if s.get("Effect") == "Deny"]  # Fn::If: the optional cross-account grant
     assert deny["Action"] == "kms:Sign"
     assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == {"Fn::GetAtt": ["TrainingTaskRole", "Arn"]}
 
@@ -404,12 +410,16 @@ def test_only_the_training_role_may_sign_models(template: dict[str, Any]) -> Non
 # ------------------------------------------------------------------ alarms, outputs
 
 
-def test_no_model_published_alarm_fires_after_36_hours_of_silence(template: dict[str, Any]) -> None:
-    alarm = _props(template, "NoModelPublishedAlarm")
+def test_nightly_heartbeat_fires_after_36_hours_without_a_finished_run(template: dict[str, Any]) -> None:
+    alarm = _props(template, "NightlyRunHeartbeatAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("Huracan", "ModelsExported")
+    # a datapoint (0 or 1) every finished night: counting them, a night without a model is not an alarm
+    assert alarm["Statistic"] == "SampleCount" and alarm["Threshold"] == 1
     assert alarm["TreatMissingData"] == "breaching"
     assert alarm["Period"] * alarm["EvaluationPeriods"] == 36 * 3600
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    assert template["Resources"]["NightlyRunHeartbeatAlarm"]["Condition"] == "SchedulesOn"
+    assert "NoModelPublishedAlarm" not in template["Resources"]
 
 
 def test_alarms_cover_iterator_age_dlq_depth_and_every_function(template: dict[str, Any]) -> None:

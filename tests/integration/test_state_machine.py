@@ -2,7 +2,7 @@
 dispatched to the real resolve_outcome handler in-process (huracan.local.stack).
 
 The executions use the deployed definition unchanged (production Retry intervals: one injected transient
-fault costs one 5 s wait in real time). ``timeout_at`` is in the past, so the Wait state passes at once.
+fault costs one 5 s wait in real time). ``resolve_at`` is in the past, so the Wait state passes at once.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from huracan.core.timeutil import from_epoch_s
 from huracan.local.aws import embedded_aws
 from huracan.local.stack import LocalStack
 from huracan.service.entities import ShadowTradeRecord
+from huracan.service.evaluate import resolve_at
 
 FN = "ResolveOutcomeFunction"
 SYMBOL = "BTC-PERP"
@@ -133,6 +134,7 @@ def run(stack: LocalStack, trade: ShadowTradeRecord, timeout_s: float = 90.0) ->
                 "mode": trade.mode,
                 "side": trade.side,
                 "timeout_at": trade.timeout_at,
+                "resolve_at": resolve_at(trade.timeout_at, 0),
             }
         ),
     )["executionArn"]
