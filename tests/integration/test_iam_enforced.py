@@ -97,6 +97,29 @@ def test_daily_summary_cannot_put_market_records(rt: LocalRuntime) -> None:
         _denied(lambda: kinesis.put_record(StreamName=rt.physical("MarketStream"), Data=b"x", PartitionKey="k"))
 
 
+def test_daily_summary_writes_reports_only_and_cannot_change_the_bucket(rt: LocalRuntime) -> None:
+    """Issue 17: the S3 prefix scoping is enforced at run time (moto resolves S3 keys)."""
+    bucket = rt.physical("ModelBucket")
+    with _as(rt, "DailySummaryFunction"):
+        s3 = boto3.client("s3")
+        s3.put_object(Bucket=bucket, Key="reports/2022-01-01/probe.json", Body=b"{}")
+        _denied(lambda: s3.put_object(Bucket=bucket, Key="models/latest.json", Body=b"{}"))
+        _denied(lambda: s3.put_object(Bucket=bucket, Key="bars/probe", Body=b"{}"))
+        rules = {"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}
+        _denied(lambda: s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules))
+        _denied(lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": []})))
+
+
+def test_training_task_alone_writes_models(rt: LocalRuntime) -> None:
+    bucket = rt.physical("ModelBucket")
+    with _as(rt, "TrainingTaskDefinition"):
+        boto3.client("s3").put_object(Bucket=bucket, Key="models/probe.json", Body=b"{}")
+    for fn in ("EvaluateSignalsFunction", "OutcomeApiFunction", "ResolveOutcomeFunction", "IngestMarketFunction"):
+        with _as(rt, fn):
+            s3 = boto3.client("s3")
+            _denied(lambda s3=s3: s3.put_object(Bucket=bucket, Key="models/probe.json", Body=b"{}"))
+
+
 def test_outcome_api_cannot_park_or_sign(rt: LocalRuntime) -> None:
     with _as(rt, "OutcomeApiFunction"):
         sqs = boto3.client("sqs")
@@ -105,10 +128,12 @@ def test_outcome_api_cannot_park_or_sign(rt: LocalRuntime) -> None:
         _denied(lambda: kms.sign(KeyId=rt.physical("ModelSigningKey"), Message=b"m", SigningAlgorithm="x"))
 
 
-def test_ingest_market_cannot_touch_tables(rt: LocalRuntime) -> None:
+def test_ingest_market_cannot_touch_tables_or_the_bucket(rt: LocalRuntime) -> None:
     with _as(rt, "IngestMarketFunction"):
         ddb = boto3.client("dynamodb")
         _denied(lambda: ddb.get_item(TableName=rt.physical("TradesTable"), Key={"trade_id": {"S": "t"}}))
+        s3 = boto3.client("s3")
+        _denied(lambda: s3.get_object(Bucket=rt.physical("ModelBucket"), Key="models/latest.json"))
 
 
 def test_state_machine_role_cannot_read_tables(rt: LocalRuntime) -> None:
