@@ -34,14 +34,17 @@ def _dir_mb(path: Path) -> float:
 
 
 def _python312() -> str:
-    found = os.environ.get("HURACAN_PY312") or shutil.which("python3.12")
-    if not found:
-        for p in sorted((Path.home() / ".pyenv" / "versions").glob("3.12*")):
-            if (p / "bin" / "python3.12").exists():
-                found = str(p / "bin" / "python3.12")
-    if not found:
-        raise SystemExit("deploy-check: no python3.12 (set HURACAN_PY312)")
-    return found
+    """A python3.12 that runs (a pyenv shim on PATH may exist without a 3.12 selected)."""
+    candidates = [os.environ.get("HURACAN_PY312", "")]
+    candidates += [str(p / "bin" / "python3.12") for p in sorted((Path.home() / ".pyenv" / "versions").glob("3.12*"))]
+    candidates.append(shutil.which("python3.12") or "")
+    for candidate in filter(None, candidates):
+        done = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+        )
+        if done.returncode == 0 and done.stdout.strip() == "(3, 12)":
+            return candidate
+    raise SystemExit("deploy-check: no python3.12 that runs (set HURACAN_PY312)")
 
 
 def _run(step: str, cmd: list[str], env: dict[str, str] | None = None) -> float:
