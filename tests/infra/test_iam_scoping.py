@@ -37,8 +37,6 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "kms": {"ModelSigningKey"},
         "secretsmanager": {"HamiltonHmacSecret"},
     },
-    "RotateHmacSecretFunctionRole": {"secretsmanager": {"*", "HamiltonHmacSecret"}},
-    "SweepOpenTradesFunctionRole": {"dynamodb": {"PricesTable", "ShadowTradesTable"}, "states": {"ShadowTradeTimer"}},
     "ResolveOutcomeFunctionRole": {
         "dynamodb": {"DecisionsTable", "IdempotencyTable", "PricesTable", "ShadowTradesTable"},
     },
