@@ -396,6 +396,9 @@ class LocalStack:
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
             ),
         )
+        # one live key: a stack started again on the same emulator (tests do) would hit IAM's two-keys quota
+        for old in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
         key = iam.create_access_key(UserName=user)["AccessKey"]
         return Identity(user, None, Credentials(key["AccessKeyId"], key["SecretAccessKey"]))
 

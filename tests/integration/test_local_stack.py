@@ -79,12 +79,13 @@ def test_signing_key_is_asymmetric_and_usable(stack: LocalStack) -> None:
     kms = boto3.client("kms")
     key_id = stack.physical["ModelSigningKey"]
     meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-    assert meta["KeySpec"] == "RSA_2048" and meta["KeyUsage"] == "SIGN_VERIFY"
-    sig = kms.sign(KeyId=key_id, Message=b"manifest", MessageType="RAW", SigningAlgorithm="RSASSA_PSS_SHA_256")
+    # the OpenSSF Model Signing format's key-based verifier takes elliptic-curve keys
+    assert meta["KeySpec"] == "ECC_NIST_P256" and meta["KeyUsage"] == "SIGN_VERIFY"
+    sig = kms.sign(KeyId=key_id, Message=b"manifest", MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256")
     assert kms.verify(
         KeyId=key_id,
         Message=b"manifest",
         MessageType="RAW",
         Signature=sig["Signature"],
-        SigningAlgorithm="RSASSA_PSS_SHA_256",
+        SigningAlgorithm="ECDSA_SHA_256",
     )["SignatureValid"]
