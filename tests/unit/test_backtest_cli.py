@@ -87,7 +87,9 @@ def test_backtest_writes_a_replays_workspace_and_its_registry_outlives_it(
 def test_bad_inputs_are_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = f"BTC-PERP={find_data_file(DEFAULT_MONTH)}"
     # --days 0 is refused before anything is read
-    assert main(["backtest", "--data", data, "--days", "0", "--workspace", str(tmp_path / "a")]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it: usage line, one sentence, exit 2
+        main(["backtest", "--data", data, "--days", "0", "--workspace", str(tmp_path / "a")])
+    assert exc.value.code == 2
     assert "--days" in capsys.readouterr().err
     # a signals file naming a symbol without bars is refused by name
     bad = tmp_path / "s.csv"
