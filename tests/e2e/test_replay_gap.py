@@ -47,7 +47,8 @@ def test_a_replay_skips_the_schedules_inside_a_gap_and_loses_no_trade() -> None:
         skipped = dict(rt.scheduler.skipped)
     # Then the last day's 23:00 summary ran and the 330 inside the gap (2016-10-08 .. 2017-09-02) did not
     assert fired == ["2016-10-07T23:00:00Z"]
-    assert skipped == {"DailySummaryFunctionNightly": 330}
+    # (and the hourly open-trade sweeper's 24 a day over the same 330 days: no data, nothing to sweep)
+    assert skipped == {"DailySummaryFunctionNightly": 330, "SweepOpenTradesFunctionHourly": 330 * 24}
     # and every signal of both sides of the gap was decided, every passed one traded, no trade left OPEN
     # but those whose window runs past the data's end
     signals = sum(1 for r in records if r.payload["type"] == "signal")
