@@ -1,11 +1,11 @@
 """Your signals carry an edge, the engine finds it; the same signals with the confidence shuffled, it does not.
 
-On a real 1-minute file (FTX BTC-PERP, its first two days) a signals file is built whose ``confidence``
+On a real 1-minute file (FTX BTC-PERP, its first three days) a signals file is built whose ``confidence``
 carries a real edge: on every minute of 2022-01-01 and 01-02 whose next 15 minutes move at least ``MIN_MOVE_BPS`` (a
 move worth trading), the signal's side agrees with that move with probability equal to its confidence. ``huracan replay --data … --signals … --config …`` runs as a user would run it (a separate
 process); the nightly training at the end of the day must find it — a model that passes every offline check,
 served from then on in shadow as a challenger (promotion then waits for decisions made after it was trained,
-which a two-day file does not have) — and train only on the user's signals (the session's provenance counts).
+which a three-day file does not have) — and train only on the user's signals (the session's provenance counts).
 The same rows with the confidence column shuffled — the same sides, the same win rate, no information in the
 confidence — must yield none.
 """
