@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,15 @@ def keep_run(
     return summary
 
 
+def _skip(path: Path) -> Callable[[str, list[str]], set[str]]:
+    """A ``copytree`` filter leaving out one folder (by its resolved path) wherever it appears in the walk."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if (Path(folder) / n).resolve() == path}
+
+    return ignore
+
+
 def finish_workspace(ws: RunWorkspace, report_dir: Path | None = None) -> Path:
     """Render ``reports/run.html``, link it from the daily index; with a separate ``report_dir`` (``--report-dir``)
     the daily reports are copied into the workspace and the run report into ``report_dir``. Returns run.html."""
@@ -87,7 +96,8 @@ def finish_workspace(ws: RunWorkspace, report_dir: Path | None = None) -> Path:
     from huracan.observability.run_report import render_run_report
 
     if report_dir is not None and report_dir.resolve() != ws.reports.resolve() and report_dir.is_dir():
-        shutil.copytree(report_dir, ws.reports, dirs_exist_ok=True)
+        # a workspace inside the report folder (--report-dir R --workspace R/run) is not copied into itself
+        shutil.copytree(report_dir, ws.reports, dirs_exist_ok=True, ignore=_skip(ws.root.resolve()))
     page = render_run_report(ws)
     link_run_report(ws.reports)
     if report_dir is not None and report_dir.resolve() != ws.reports.resolve():

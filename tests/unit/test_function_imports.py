@@ -32,6 +32,8 @@ EXPECTED = {
     "ingest_market": [],
     "outcome_api": [],
     "resolve_outcome": ["aws_xray_sdk"],
+    "rotate_hmac_secret": [],
+    "sweep_open_trades": [],
 }
 
 
