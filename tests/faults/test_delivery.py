@@ -13,7 +13,9 @@ def test_promise_every_record_delivered_twice_and_partial_batch_retries_duplicat
     """Every batch is delivered twice, and DynamoDB / Step Functions throttles make batches fail part-way
     (ReportBatchItemFailures) and be retried from the failed record: zero duplicate trades or executions,
     the same tables as the clean run."""
-    plan = FaultPlan(seed=11, duplicate_rate=1.0, throttle_rate=0.06, functions=frozenset({EVALUATE}))
+    # the seed places the throttles by call number within each invocation; seed 11 stopped landing two of them on
+    # per-record writes once the shadow challengers changed the batch's call sequence (1 partial failure)
+    plan = FaultPlan(seed=12, duplicate_rate=1.0, throttle_rate=0.06, functions=frozenset({EVALUATE}))
     run = run_replay(half_day, plan)
     run.books.assert_ok()
     # the faults really happened: every record reached the handler at least twice, batches failed part-way
