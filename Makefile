@@ -25,8 +25,18 @@ demo: $(STAMP)
 	$(BIN)/huracan demo --planted-edge --days 16 --report-dir reports/planted-edge
 	@echo "Research: the same learning loop without the emulator, record for record: $(BIN)/huracan backtest [--data FILE] [--signals FILE] [--config FILE] (the month in seconds, not minutes; README: Backtest or replay?)"
 
+# The whole-stack suite (tests/e2e) runs beside the rest, one pytest process each on the two cores: every test
+# starts its own emulator on a free port and writes under its own tmp_path, and the two halves take about the
+# same time, so the suite's wall time halves. With ARGS (a file, -k ...) one process runs what is asked.
 test: $(STAMP) lint chromium
+ifeq ($(strip $(ARGS)),)
+	@log=$$(mktemp); $(BIN)/pytest tests/e2e >"$$log" 2>&1 & e2e=$$!; \
+	$(BIN)/pytest tests --ignore=tests/e2e; rest=$$?; \
+	wait $$e2e; e2e_rc=$$?; echo "== tests/e2e (ran beside the rest)"; cat "$$log"; rm -f "$$log"; \
+	test $$rest -eq 0 && test $$e2e_rc -eq 0
+else
 	$(BIN)/pytest $(ARGS)
+endif
 
 # The report test renders the daily summary in headless Chromium (Debian's package; needs root once).
 chromium:

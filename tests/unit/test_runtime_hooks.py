@@ -15,6 +15,9 @@ from huracan.local.runtime import _CtrlC
 
 
 def test_a_swallowed_interrupt_is_raised_again_after_the_window() -> None:
+    # Python's own handler, whatever this process inherited (a background job starts with SIGINT ignored, and
+    # the hook rightly leaves an ignored handler alone)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGINT)
     with _CtrlC() as ctrl_c:
         ctrl_c.check()  # nothing yet
@@ -26,6 +29,7 @@ def test_a_swallowed_interrupt_is_raised_again_after_the_window() -> None:
         with pytest.raises(KeyboardInterrupt):
             ctrl_c.check()
     assert signal.getsignal(signal.SIGINT) is before
+    signal.signal(signal.SIGINT, inherited)
 
 
 def test_an_ignored_or_custom_handler_is_left_alone() -> None:
