@@ -25,7 +25,8 @@ def add_backtest_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def backtest_main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def backtest_main(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up per call: a default bound at import keeps a stream that may be closed
     from huracan.backtest.outputs import write_outputs
     from huracan.backtest.run import run_backtest
     from huracan.data import DataFileError
