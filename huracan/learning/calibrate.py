@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 from huracan.core.bars import FloatArray
 from huracan.registry.model import Calibration
@@ -35,6 +34,7 @@ from huracan.registry.model import Calibration
 __all__ = [
     "CV_FOLDS",
     "PROB_FLOOR",
+    "SIGMOID_C",
     "CalibrationChoice",
     "choose_calibration",
     "fit_calibration",
@@ -50,11 +50,53 @@ PROB_FLOOR = 1e-3
 _KINDS = ("sigmoid", "isotonic")
 
 
-def fit_sigmoid(raw: FloatArray, y: FloatArray) -> Calibration:
-    """Platt scaling on the raw probability; sign convention of the registry (``a`` < 0 when scores rank)."""
-    lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
-    lr.fit(np.asarray(raw, dtype=np.float64).reshape(-1, 1), np.asarray(y, dtype=np.int64))
-    return Calibration.sigmoid(a=-float(lr.coef_[0, 0]), b=-float(lr.intercept_[0]))
+#: Platt's L2 penalty on the slope, as sklearn's ``LogisticRegression(C=1e4)`` (which this used to call) puts it:
+#: ``0.5·a² / C`` beside the summed log loss; it only keeps the slope finite when the scores separate the classes.
+SIGMOID_C = 1e4
+
+
+def fit_sigmoid(raw: FloatArray, y: FloatArray, *, tol: float = 1e-10, max_iter: int = 100) -> Calibration:
+    """Platt scaling on the raw probability; sign convention of the registry (``a`` < 0 when scores rank).
+
+    Why by hand: it is a two-parameter convex problem, which Newton's method with a step-halving line search
+    solves to machine precision in a handful of 2x2 solves. sklearn's ``LogisticRegression`` (lbfgs, same
+    objective) stopped at a gradient tolerance of 1e-4 and cost ~50 ms a fit in its generic machinery; the
+    nightly fits this six times (five CV blocks and the final one), so it was a tenth of a backtest's month.
+    """
+    x = np.asarray(raw, dtype=np.float64).reshape(-1)
+    t = np.asarray(y, dtype=np.float64).reshape(-1)
+    if len(x) != len(t) or len(x) == 0:
+        raise ValueError("a sigmoid needs one label per score and at least one score")
+    ridge = 1.0 / SIGMOID_C
+
+    def loss(w: float, c: float) -> float:
+        z = w * x + c
+        # log(1 + e^z) - t·z, stable for large |z|
+        return float(np.sum(np.logaddexp(0.0, z) - t * z) + 0.5 * ridge * w * w)
+
+    mean = float(np.clip(t.mean(), 1e-6, 1 - 1e-6))
+    w, c = 0.0, float(np.log(mean / (1 - mean)))
+    current = loss(w, c)
+    for _ in range(max_iter):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (w * x + c)))  # the logistic function without overflow
+        r = p - t
+        g = np.array([float(r @ x) + ridge * w, float(r.sum())])
+        s = p * (1.0 - p)
+        sx = float(s @ x)
+        hess = np.array([[float(s @ (x * x)) + ridge, sx], [sx, float(s.sum()) + 1e-12]])
+        step = np.linalg.solve(hess, g)
+        shrink = 1.0
+        while True:  # halve until the loss does not rise (Newton can overshoot on near-separable data)
+            nw, nc = w - shrink * float(step[0]), c - shrink * float(step[1])
+            trial = loss(nw, nc)
+            if trial <= current or shrink < 1e-6:
+                break
+            shrink *= 0.5
+        moved = shrink * float(np.max(np.abs(step)))
+        w, c, current = nw, nc, min(trial, current)
+        if moved < tol:
+            break
+    return Calibration.sigmoid(a=-w, b=-c)
 
 
 def fit_isotonic(raw: FloatArray, y: FloatArray) -> Calibration:

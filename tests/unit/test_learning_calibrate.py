@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from huracan.learning.calibrate import PROB_FLOOR, fit_calibration
+from huracan.learning.calibrate import PROB_FLOOR, SIGMOID_C, fit_calibration, fit_sigmoid
 from huracan.learning.evaluate import BootstrapPlan, evaluate_oos
 from huracan.registry.model import Calibration
 
@@ -56,3 +57,33 @@ def test_json_forms_round_trip_and_stay_inside_the_floor():
     np.testing.assert_array_equal(Calibration.from_dict(d).apply(raw), iso.apply(raw))
     sig = fit_calibration(raw[:500], y[:500], kind="sigmoid")[0].to_dict()
     assert set(sig) == {"kind", "a", "b"} and sig["a"] < 0
+
+
+def _platt_objective(w: float, c: float, x: np.ndarray, t: np.ndarray) -> float:
+    z = w * x + c
+    return float(np.sum(np.logaddexp(0.0, z) - t * z) + 0.5 * w * w / SIGMOID_C)
+
+
+def test_sigmoid_is_the_minimum_of_the_penalised_log_loss():
+    """Newton's answer is the optimum: no nearby (slope, intercept) does better, on ranked, flat and separated data."""
+    rng = np.random.default_rng(7)
+    cases = []
+    for strength in (0.0, 2.0, 12.0):
+        x = rng.uniform(0.2, 0.7, 800)
+        cases.append((x, (rng.uniform(size=800) < 1 / (1 + np.exp(-strength * (x - 0.45)))).astype(float)))
+    sep = np.r_[np.zeros(15), np.ones(15)]
+    cases.append((sep * 0.3 + 0.2, sep))  # perfectly separated: only the penalty keeps the slope finite
+    for x, t in cases:
+        cal = fit_sigmoid(x, t)
+        w, c = -cal.a, -cal.b
+        assert np.isfinite(w) and np.isfinite(c)
+        best = _platt_objective(w, c, x, t)
+        for dw, dc in ((1e-3, 0), (-1e-3, 0), (0, 1e-3), (0, -1e-3), (1e-2, -1e-2), (-1e-2, 1e-2)):
+            assert best <= _platt_objective(w + dw, c + dc, x, t) + 1e-12
+        p = cal.apply(x)
+        assert abs(float(p.mean()) - float(t.mean())) < 1e-6  # the intercept's score equation: mean fit = mean label
+
+
+def test_sigmoid_refuses_mismatched_input():
+    with pytest.raises(ValueError, match="one label per score"):
+        fit_sigmoid(np.array([0.1, 0.2]), np.array([1.0]))
