@@ -378,11 +378,13 @@ class Repository:
                 return None
         return _shadow_record(item)
 
-    def open_shadow_trades_on_day(self, day: str) -> list[ShadowTradeRecord]:
-        """The trades opened on ``day`` (UTC) that are still OPEN (one GSI query, filtered on status)."""
+    def open_shadow_trades_due(self, before: str) -> list[ShadowTradeRecord]:
+        """The OPEN trades whose window ended before ``before`` (UTC ISO), oldest first: one query on the
+        by_status_due GSI, which holds nothing else to filter out."""
         model = self.tables.shadow_trades
+        index = model.by_status_due
         with translate_errors("shadow_trades.Query"):
-            return [_shadow_record(i) for i in model.by_day.query(day, filter_condition=model.status == "OPEN")]
+            return [_shadow_record(i) for i in index.query("OPEN", range_key_condition=model.timeout_at < before)]
 
     def close_shadow_trade(self, shadow_id: str, *, status: str = "CLOSED", **columns: Any) -> None:
         """Write the outcome columns and set ``status`` only if the trade is still OPEN (exactly once).

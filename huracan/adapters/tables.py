@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 BY_DAY_INDEX = "by_day"
+BY_STATUS_DUE_INDEX = "by_status_due"
 
 #: Seconds to wait for a connection / an answer. Lambda's own timeout is longer, so a stuck call surfaces
 #: as a TransientError (a batch item failure) instead of a killed invocation.
@@ -57,6 +58,18 @@ class _ShadowByDay(GlobalSecondaryIndex["ShadowTradeItem"]):  # type: ignore[no-
 
     day = UnicodeAttribute(hash_key=True)
     ts = UnicodeAttribute(range_key=True)
+
+
+class _ShadowByStatusDue(GlobalSecondaryIndex["ShadowTradeItem"]):  # type: ignore[no-untyped-call]
+    """The sweeper: trades by status, in order of their window's end; it only ever reads the OPEN partition
+    up to a time, so one query returns exactly the trades past their window, however old they are."""
+
+    class Meta:
+        index_name = BY_STATUS_DUE_INDEX
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    timeout_at = UnicodeAttribute(range_key=True)
 
 
 class ShadowTradeItem(Model):
@@ -106,6 +119,7 @@ class ShadowTradeItem(Model):
     outcome_reason = UnicodeAttribute(null=True)  # why the outcome is NO_DATA (huracan.service.resolve)
 
     by_day = _ShadowByDay()
+    by_status_due = _ShadowByStatusDue()
 
 
 class _TradeByDay(GlobalSecondaryIndex["TradeItem"]):  # type: ignore[no-untyped-call]

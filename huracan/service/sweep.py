@@ -2,8 +2,8 @@
 
 Why it exists: a trade is opened, then its timer started. If ``StartExecution`` is refused for longer than the
 stream's retry budget, the record goes to the dead-letter queue but the trade row is already there, OPEN, with no
-timer: nothing would ever resolve it. Every run (hourly, from the schedule's own time) looks at the trades opened
-on the last ``lookback_days`` days that are still OPEN and whose ``timeout_at`` is more than ``grace_s`` ago, and
+timer: nothing would ever resolve it. Every run (hourly, from the schedule's own time) asks for the trades still OPEN
+whose ``timeout_at`` is more than ``grace_s`` ago - one indexed query, however long ago they were opened - and
 for each one that has no RUNNING timer execution it resolves the trade itself, with the same resolver and the
 same exactly-once close (a conditional update on ``status = OPEN``), so a timer that fires late or a second
 sweep changes nothing. A path whose last bars have not arrived waits for the next sweep, until
@@ -12,6 +12,7 @@ sweep changes nothing. A path whose last bars have not arrived waits for the nex
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -27,7 +28,9 @@ DAY_S = 86_400
 
 
 class OpenTrades(Protocol):
-    def open_shadow_trades_on_day(self, day: str) -> Sequence[ShadowTradeRecord]: ...
+    def open_shadow_trades_due(self, before: str) -> Sequence[ShadowTradeRecord]:
+        """OPEN trades whose ``timeout_at`` is before ``before`` (UTC ISO)."""
+        ...
 
 
 class TimerStatus(Protocol):
@@ -74,7 +77,6 @@ class Sweeper:
         timers: TimerStatus,
         resolver: OutcomeResolver,
         log: LogSink,
-        lookback_days: int = 3,
         grace_s: float = 900.0,
         final_after_s: float = DAY_S,
     ) -> None:
@@ -82,35 +84,32 @@ class Sweeper:
         self.timers = timers
         self.resolver = resolver
         self.log = log
-        self.lookback_days = lookback_days
         self.grace_s = grace_s
         self.final_after_s = final_after_s
 
     def sweep(self, now: float) -> SweepResult:
         result = SweepResult(now=from_epoch_s(int(now)))
-        today = int(now) // DAY_S
-        for d in range(today - self.lookback_days, today + 1):
-            for trade in self.trades.open_shadow_trades_on_day(from_epoch_s(d * DAY_S)[:10]):
-                result.open_seen += 1
-                overdue = now - epoch_s(trade.timeout_at)
-                if overdue <= self.grace_s:
-                    continue
-                result.past_window += 1
-                ids = {"shadow_id": trade.shadow_id, "signal_id": trade.signal_id}
-                if self.timers.is_running(trade.shadow_id):
-                    result.timer_running += 1
-                    continue
-                try:
-                    done = self.resolver.resolve(trade.shadow_id, final=overdue > self.final_after_s)
-                except TransientError as exc:  # bars still coming, or throttled: the next sweep tries again
-                    result.waiting_for_bars += 1
-                    self.log.warning(f"sweep: {trade.shadow_id} not resolved yet: {exc}", extra=ids)
-                    continue
-                if done.status == CLOSED:
-                    result.resolved.append(trade.shadow_id)
-                    self.log.warning(
-                        f"sweep: resolved a trade left OPEN {overdue:.0f} s past its window with no timer", extra=ids
-                    )
-                else:
-                    result.already_resolved += 1
+        for trade in self.trades.open_shadow_trades_due(from_epoch_s(math.ceil(now - self.grace_s))):
+            result.open_seen += 1
+            overdue = now - epoch_s(trade.timeout_at)
+            if overdue <= self.grace_s:  # the bound is rounded up to whole seconds: the exact rule is here
+                continue
+            result.past_window += 1
+            ids = {"shadow_id": trade.shadow_id, "signal_id": trade.signal_id}
+            if self.timers.is_running(trade.shadow_id):
+                result.timer_running += 1
+                continue
+            try:
+                done = self.resolver.resolve(trade.shadow_id, final=overdue > self.final_after_s)
+            except TransientError as exc:  # bars still coming, or throttled: the next sweep tries again
+                result.waiting_for_bars += 1
+                self.log.warning(f"sweep: {trade.shadow_id} not resolved yet: {exc}", extra=ids)
+                continue
+            if done.status == CLOSED:
+                result.resolved.append(trade.shadow_id)
+                self.log.warning(
+                    f"sweep: resolved a trade left OPEN {overdue:.0f} s past its window with no timer", extra=ids
+                )
+            else:
+                result.already_resolved += 1
         return result

@@ -20,9 +20,16 @@ from huracan.local.template import TEMPLATE_PATH, load_template, resources_of_ty
 
 ROOT = TEMPLATE_PATH.parent
 
-# The brief's table contract: logical id -> (hash key, range key, {gsi: (hash, range)}, ttl attribute, env var).
+# The table contract: logical id -> (hash key, range key, {gsi: (hash, range)}, ttl attribute, env var); the
+# shadow trades' by_status_due index is the sweeper's (one query for the OPEN trades past their window).
 TABLES: dict[str, tuple[str, str | None, dict[str, tuple[str, str]], str | None, str]] = {
-    "ShadowTradesTable": ("shadow_id", None, {"by_day": ("day", "ts")}, None, "SHADOW_TRADES_TABLE"),
+    "ShadowTradesTable": (
+        "shadow_id",
+        None,
+        {"by_day": ("day", "ts"), "by_status_due": ("status", "timeout_at")},
+        None,
+        "SHADOW_TRADES_TABLE",
+    ),
     "TradesTable": ("trade_id", None, {"by_day": ("day", "ts_open")}, None, "TRADES_TABLE"),
     "DecisionsTable": ("signal_id", None, {"by_day": ("day", "ts")}, "expires_at", "DECISIONS_TABLE"),
     "PricesTable": ("symbol", "ts", {}, "expires_at", "PRICES_TABLE"),

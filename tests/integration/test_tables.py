@@ -181,6 +181,25 @@ def test_shadow_trade_opens_once_and_closes_exactly_once(repo):
         repo.close_shadow_trade("shadow_missing", exit_reason="TP")
 
 
+def test_open_trades_due_are_the_open_ones_past_their_window_however_old(repo):
+    """The sweeper's one query: OPEN trades whose window ended before the bound - a week-old one included, a
+    closed one, one still inside its window and one ending exactly at the bound left out."""
+    from dataclasses import replace
+
+    def trade(sid: str, timeout_at: str) -> ShadowTradeRecord:
+        return replace(_trade(), shadow_id=sid, signal_id=f"sig-{sid}", timeout_at=timeout_at)
+
+    repo.create_shadow_trade(trade("week_old", "2022-01-03T14:20:00Z"))
+    repo.create_shadow_trade(trade("late", "2022-01-10T11:59:59.500000Z"))
+    repo.create_shadow_trade(trade("closed", "2022-01-09T10:00:00Z"))
+    repo.create_shadow_trade(trade("at_bound", "2022-01-10T12:00:00Z"))
+    repo.create_shadow_trade(trade("running", "2022-01-10T12:30:00Z"))
+    repo.close_shadow_trade("closed", exit_reason="TP")
+    due = repo.open_shadow_trades_due("2022-01-10T12:00:00Z")
+    assert [t.shadow_id for t in due] == ["week_old", "late"]
+    assert due[0] == trade("week_old", "2022-01-03T14:20:00Z")
+
+
 def test_bars_batch_write_and_history_query(repo):
     t0 = 1_641_218_700
     bars = [
