@@ -31,7 +31,7 @@ from huracan.service.evaluate import (
     no_detector,
     no_model,
 )
-from huracan.serving.challengers import challengers_from_env
+from huracan.serving.challengers import RegistryChallengerProvider, challengers_from_env
 from huracan.serving.provider import PointerWatcher, provider_from_env
 from huracan.serving.regime import regime_provider_from_env
 
@@ -60,13 +60,19 @@ challenger_provider: ChallengerProvider = challengers_from_env(os.environ) or no
 def service() -> SignalService:
     """Built on first use: a bad environment fails the first invocation, naming the variable."""
     settings = EvaluateSignalsSettings.from_env()
+    config = engine_config(settings.profile, settings.config_file)
+    # the models' input columns come from the settings (bar + signal features, then extra_features): a model
+    # trained on the declared extras finds them by name, one trained without them picks its own columns
+    for provider in (model_provider, regime_provider, challenger_provider):
+        if isinstance(provider, (PointerWatcher, RegistryChallengerProvider)):
+            provider.use_input_features(config.model_features)
     return SignalService(
         store=get_repository(settings),
         dead_letters=DeadLetterQueue(
             settings.dead_letter_queue_url, settings, claim_bucket=settings.dead_letter_bucket
         ),
         timers=StepFunctionsTimers(settings.timer_state_machine_arn, settings),
-        config=engine_config(settings.profile, settings.config_file),
+        config=config,
         log=logger,
         model_provider=lambda: model_provider(),
         regime_provider=lambda: regime_provider(),

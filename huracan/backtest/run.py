@@ -263,10 +263,11 @@ class Backtest:
         self.registry = ModelRegistry(str(self.workspace / "models"), extra_artifacts=onnx_artifacts)
         # the evaluate Lambda's providers on the run's folder registry, re-checking latest.json on every call
         # (the local runtime's MODEL_REFRESH_SECONDS=0): a model published at midnight serves the next signal
-        self.model_provider = RegistryModelProvider(self.registry, refresh_seconds=0)
-        self.regime_provider = RegistryRegimeProvider(self.registry, refresh_seconds=0)
+        inputs = config.model_features  # the Lambda's columns under these settings (extra_features included)
+        self.model_provider = RegistryModelProvider(self.registry, refresh_seconds=0, input_features=inputs)
+        self.regime_provider = RegistryRegimeProvider(self.registry, refresh_seconds=0, input_features=inputs)
         # and the live challengers, scored in shadow as the Lambda scores them (their probabilities on the decision)
-        self.challenger_provider = RegistryChallengerProvider(self.registry, refresh_seconds=0)
+        self.challenger_provider = RegistryChallengerProvider(self.registry, refresh_seconds=0, input_features=inputs)
         self.service = SignalService(
             store=self.book,
             dead_letters=_NoDeadLetters(),

@@ -14,7 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from huracan.core.features import model_features
 
 __all__ = [
     "ConfigError",
@@ -79,6 +81,18 @@ class EngineConfig(_Strict):
     #: numeric columns of the user's signals (the stream record's ``features`` object) the model uses
     #: beside the bar features; a signal without one of them is parked with that reason
     extra_features: tuple[FeatureName, ...] = ()
+
+    @field_validator("extra_features")
+    @classmethod
+    def _distinct_model_inputs(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Each becomes a model input column (:func:`~huracan.core.features.model_features`): one name, one column."""
+        model_features(names)
+        return names
+
+    @property
+    def model_features(self) -> tuple[str, ...]:
+        """The meta-label model's input columns under these settings (bar + signal features, then the extras)."""
+        return model_features(self.extra_features)
 
     def mode(self, mode: str) -> ModeConfig:
         try:

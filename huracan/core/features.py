@@ -29,11 +29,18 @@ Three entry points compute the same numbers by independent routes and are tested
 :func:`features_history` (rolling windows over a whole history, for training), :func:`features_windows`
 (a batch of stacked windows, the Lambda's hot path) and :func:`features_latest` (one window written out
 directly, for one signal). :func:`model_vector` / :func:`model_matrix` add the signal's own features (``MODEL_FEATURES``).
+
+The model's inputs are :func:`model_features`: ``MODEL_FEATURES`` followed by the config's ``extra_features`` (the
+user's own signal columns, carried in the stream record's ``features`` object) in declared order. Training
+(:mod:`huracan.learning.collect`), serving (:mod:`huracan.service.evaluate`) and the Hamilton simulator build
+their rows with the same two functions from the same list, so the columns cannot drift apart. The extras come
+*after* the fixed features, so column ``i < len(MODEL_FEATURES)`` means the same thing with or without them
+(gates, regime rule and a model trained before the extras were declared keep reading the right columns).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,9 +59,11 @@ __all__ = [
     "VOLUME_RATIO_CAP",
     "WINDOW",
     "BarWindows",
+    "extra_values",
     "features_history",
     "features_latest",
     "features_windows",
+    "model_features",
     "model_matrix",
     "model_vector",
 ]
@@ -334,15 +343,49 @@ def _side_sign(side: str) -> float:
     raise ValueError(f"side must be 'long' or 'short', got {side!r}")
 
 
-def model_vector(bar_feats: FloatArray, side: str, confidence: float, mode: str) -> FloatArray:
-    """One ``MODEL_FEATURES`` row: the bar features plus what the signal itself says."""
+def model_features(extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The meta-label model's input columns: ``MODEL_FEATURES``, then ``extra`` (the config's
+    ``extra_features``) in declared order. The one list training records and serving computes."""
+    names = tuple(extra)
+    clash = [n for n in names if n in FEATURE_INDEX]
+    if clash:
+        raise ValueError(f"extra features {clash} are already model features (choose other names)")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"extra features {repeated} are declared more than once")
+    return MODEL_FEATURES + names
+
+
+def extra_values(features: Sequence[Mapping[str, float] | None], names: Sequence[str]) -> FloatArray:
+    """``(m, len(names))``: each signal's declared extra features by name, NaN where one is unknown.
+
+    NaN rather than a refusal because training meets rows whose value is genuinely unknown (a decision
+    stored before the feature was declared, a live trade without its decision) and LightGBM routes NaN
+    down a learned branch; serving never meets one, because a signal missing a declared feature is parked.
+    """
+    out = np.full((len(features), len(names)), np.nan)
+    for j, doc in enumerate(features):
+        if not doc:
+            continue
+        for c, name in enumerate(names):
+            v = doc.get(name)
+            if v is not None:
+                out[j, c] = float(v)
+    return out
+
+
+def model_vector(
+    bar_feats: FloatArray, side: str, confidence: float, mode: str, extra: Sequence[float] = ()
+) -> FloatArray:
+    """One :func:`model_features` row: the bar features, what the signal itself says, then its ``extra``
+    feature values (in the config's declared order)."""
     if bar_feats.shape != (_K,):
         raise ValueError(f"bar features must have shape ({_K},), got {bar_feats.shape}")
     if mode not in ("scalp", "runner"):
         raise ValueError(f"mode must be 'scalp' or 'runner', got {mode!r}")
     sign = _side_sign(side)
     tail = np.array([sign, sign * bar_feats[_I_RET15], float(confidence), 1.0 if mode == "runner" else 0.0])
-    return np.concatenate([bar_feats, tail])
+    return np.concatenate([bar_feats, tail, np.asarray(extra, dtype=np.float64).reshape(-1)])
 
 
 def model_matrix(
@@ -350,18 +393,25 @@ def model_matrix(
     side_sign: npt.ArrayLike,
     confidence: npt.ArrayLike,
     is_runner: npt.ArrayLike,
+    extra: npt.ArrayLike | None = None,
 ) -> FloatArray:
-    """``MODEL_FEATURES`` rows for ``m`` signals; ``side_sign`` is +1 (long) / -1 (short) per signal."""
+    """:func:`model_features` rows for ``m`` signals; ``side_sign`` is +1 (long) / -1 (short) per signal and
+    ``extra`` the ``(m, k)`` values of the config's extra features (:func:`extra_values`), if any."""
     m = bar_feats.shape[0]
     if bar_feats.shape != (m, _K):
         raise ValueError(f"bar features must have shape (m, {_K}), got {bar_feats.shape}")
     sign = np.asarray(side_sign, dtype=np.float64).reshape(-1)
     if sign.shape != (m,) or not bool(np.all(np.abs(sign) == 1.0)):
         raise ValueError("side_sign must hold +1 or -1 for every signal")
-    out = np.empty((m, len(MODEL_FEATURES)))
+    ex = np.zeros((m, 0)) if extra is None else np.asarray(extra, dtype=np.float64)
+    if ex.ndim != 2 or ex.shape[0] != m:
+        raise ValueError(f"extra feature values must have shape ({m}, k), got {ex.shape}")
+    n = len(MODEL_FEATURES)
+    out = np.empty((m, n + ex.shape[1]))
     out[:, :_K] = bar_feats
     out[:, _K] = sign
     out[:, _K + 1] = sign * bar_feats[:, _I_RET15]
     out[:, _K + 2] = np.asarray(confidence, dtype=np.float64).reshape(-1)
     out[:, _K + 3] = np.asarray(is_runner, dtype=np.float64).reshape(-1)
+    out[:, n:] = ex
     return out

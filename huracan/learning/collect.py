@@ -33,7 +33,7 @@ import numpy as np
 
 from huracan.core.bars import BarArrays, FloatArray, entry_time
 from huracan.core.config import EngineConfig
-from huracan.core.features import BAR_SEC, MODEL_FEATURES, features_history, model_matrix
+from huracan.core.features import BAR_SEC, MODEL_FEATURES, extra_values, features_history, model_matrix
 from huracan.core.strategies import signal_id_for
 from huracan.core.timeutil import epoch_s, from_epoch_s, parse_ts
 from huracan.learning.dataset import PROVENANCES, Dataset, labelled_signals
@@ -91,19 +91,33 @@ def lookback_days(day: str, n: int) -> list[str]:
     return [(d - timedelta(days=k)).isoformat() for k in range(n - 1, -1, -1)]
 
 
-def _empty(timeout: int) -> Dataset:
+def _empty(timeout: int, names: Sequence[str] = MODEL_FEATURES) -> Dataset:
     return Dataset.build(
-        np.zeros((0, len(MODEL_FEATURES))), [], [], [], [], provenance=[], row_id=[], max_timeout_sec=timeout
+        np.zeros((0, len(names))),
+        [],
+        [],
+        [],
+        [],
+        feature_names=names,
+        provenance=[],
+        row_id=[],
+        max_timeout_sec=timeout,
     )
 
 
 def _historical(
     symbol: str, bars: BarArrays, history: FloatArray, source: SignalSource, engine: EngineConfig, until: int
 ) -> Dataset:
-    """Signals of ``source`` on ``bars``, labelled per mode; only outcomes complete by ``until``."""
+    """Signals of ``source`` on ``bars``, labelled per mode; only outcomes complete by ``until``.
+
+    The config's extra features come from each signal's own ``features`` (a user's file or archived history
+    carries them; a source that does not, such as the built-in strategies, leaves them NaN).
+    """
     sig = source(bars, symbol)
     parts: list[Dataset] = []
     c = engine.costs
+    extra = engine.extra_features
+    extra_all = extra_values(sig.features or [None] * len(sig), extra) if extra else None
     for mode in sorted(set(sig.mode)):
         rows = np.array([m == mode for m in sig.mode], dtype=bool)
         if not rows.any():
@@ -141,30 +155,47 @@ def _historical(
             row_id=ids,
             history=history,
             entry_bar_idx=entry_idx,
+            extra=None if extra_all is None else extra_all[rows],
+            extra_names=extra,
         )
         parts.append(ds.subset(np.flatnonzero(ds.t_exit <= until)))
-    return Dataset.concat(parts) if parts else _empty(0)
+    return Dataset.concat(parts) if parts else _empty(0, engine.model_features)
 
 
 def _features_at(
-    bars: BarArrays | None, history: FloatArray | None, signal_ts: int, side: str, confidence: float, mode: str
+    bars: BarArrays | None,
+    history: FloatArray | None,
+    signal_ts: int,
+    side: str,
+    confidence: float,
+    mode: str,
+    extra: FloatArray | None = None,
 ) -> FloatArray | None:
-    """The model row of the bar that closed at ``signal_ts`` (None when that bar is not in the window)."""
+    """The model row of the bar that closed at ``signal_ts`` (None when that bar is not in the window);
+    ``extra``: the signal's extra feature values, appended after ``MODEL_FEATURES``."""
     if bars is None or history is None or len(bars) == 0:
         return None
     k = int(np.searchsorted(bars.ts, signal_ts - BAR_SEC, side="left"))
     if k >= len(bars) or int(bars.ts[k]) != signal_ts - BAR_SEC or not math.isfinite(float(history[k, 0])):
         return None
     row: FloatArray = model_matrix(
-        history[k : k + 1], [1 if side == "long" else -1], [confidence], [1.0 if mode == "runner" else 0.0]
+        history[k : k + 1],
+        [1 if side == "long" else -1],
+        [confidence],
+        [1.0 if mode == "runner" else 0.0],
+        None if extra is None else extra.reshape(1, -1),
     )[0]
     return row
 
 
 def _features_of_decisions(
-    bars_by: dict[str, BarArrays], history_by: dict[str, FloatArray], recs: Sequence[DecisionRecord]
+    bars_by: dict[str, BarArrays],
+    history_by: dict[str, FloatArray],
+    recs: Sequence[DecisionRecord],
+    extra: Sequence[str] = (),
 ) -> list[FloatArray | None]:
-    """:func:`_features_at` for many decisions at once (the same rows: ``model_matrix`` works element-wise)."""
+    """:func:`_features_at` for many decisions at once (the same rows: ``model_matrix`` works element-wise);
+    the extra features are the ones stored with each decision (the values the signal carried)."""
     out: list[FloatArray | None] = [None] * len(recs)
     by_symbol: dict[str, list[int]] = {}
     for j, rec in enumerate(recs):
@@ -186,20 +217,29 @@ def _features_of_decisions(
             [1 if recs[j].side == "long" else -1 for j in chosen],
             [recs[j].confidence for j in chosen],
             [1.0 if recs[j].mode == "runner" else 0.0 for j in chosen],
+            extra_values([_stored_doc(recs[j].features_json) for j in chosen], extra) if extra else None,
         )
         for r, j in enumerate(chosen):
             out[j] = rows[r]
     return out
 
 
-def _stored_features(features_json: str) -> FloatArray | None:
+def _stored_doc(features_json: str | None) -> dict[str, float] | None:
+    """A decision's stored feature document (None when it cannot be read)."""
     try:
-        doc = json.loads(features_json)
+        doc = json.loads(features_json or "")
     except (TypeError, ValueError):
         return None
-    if not isinstance(doc, dict) or not all(n in doc for n in MODEL_FEATURES):
+    return doc if isinstance(doc, dict) else None
+
+
+def _stored_features(features_json: str | None, extra: Sequence[str] = ()) -> FloatArray | None:
+    """The model row a decision stored; an extra feature it lacks (stored before it was declared) is NaN."""
+    doc = _stored_doc(features_json)
+    if doc is None or not all(n in doc for n in MODEL_FEATURES):
         return None
-    return np.array([np.nan if doc[n] is None else float(doc[n]) for n in MODEL_FEATURES], dtype=np.float64)
+    base = np.array([np.nan if doc[n] is None else float(doc[n]) for n in MODEL_FEATURES], dtype=np.float64)
+    return np.concatenate([base, extra_values([doc], extra)[0]]) if extra else base
 
 
 def collect_dataset(
@@ -224,6 +264,8 @@ def collect_dataset(
     start = f"{window_days[0]}T00:00:00Z"
     sources: Sequence[BarSource] = [bars] if not isinstance(bars, Sequence) else bars
     timeout = max(engine.mode(m).timeout_sec for m in ("scalp", "runner"))
+    extra = engine.extra_features  # columns after MODEL_FEATURES, from each signal's own features
+    names = engine.model_features
     counts: Counter[str] = Counter()
 
     # -- bars and historical signals, per symbol
@@ -270,11 +312,11 @@ def collect_dataset(
                 labelled.append((rec, out, float(out.cf_pnl_net_bps)))
         # features of every labelled decision in one pass per symbol (one row at a time cost a numpy round
         # trip per decision per night: ~4k decisions x 31 nights in a month's backtest)
-        rows = _features_of_decisions(bars_by, history_by, [rec for rec, _, _ in labelled])
+        rows = _features_of_decisions(bars_by, history_by, [rec for rec, _, _ in labelled], extra)
         for (rec, out, net), row in zip(labelled, rows, strict=True):
             t0 = int(epoch_s(rec.ts))
             if row is None:
-                row = _stored_features(rec.features_json)
+                row = _stored_features(rec.features_json, extra)
                 counts["shadow_features_from_record"] += int(row is not None)
             if row is None:
                 counts["shadow_no_features"] += 1
@@ -319,9 +361,12 @@ def collect_dataset(
                         l_side,
                         linked.confidence if linked else math.nan,
                         l_mode,
+                        extra_values([_stored_doc(linked.features_json) if linked else None], extra)[0]
+                        if extra
+                        else None,
                     )
             if row is None and linked is not None:
-                row = _stored_features(linked.features_json)
+                row = _stored_features(linked.features_json, extra)
             if row is None:
                 counts["live_no_features"] += 1
                 continue
@@ -336,8 +381,12 @@ def collect_dataset(
             counts["live"] += 1
 
     if X:
-        parts.append(Dataset.build(np.vstack(X), y, te, tx, pnl, provenance=prov, row_id=rid, max_timeout_sec=timeout))
-    merged = Dataset.concat(parts) if parts else _empty(timeout)
+        parts.append(
+            Dataset.build(
+                np.vstack(X), y, te, tx, pnl, feature_names=names, provenance=prov, row_id=rid, max_timeout_sec=timeout
+            )
+        )
+    merged = Dataset.concat(parts) if parts else _empty(timeout, names)
     # -- one row per signal: the most direct evidence wins
     best: dict[str, int] = {}
     for i, (r, p) in enumerate(zip(merged.row_id.tolist(), merged.provenance.tolist(), strict=True)):

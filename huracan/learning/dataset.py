@@ -23,7 +23,14 @@ import numpy.typing as npt
 
 from huracan.core.barriers import label_events
 from huracan.core.bars import BarArrays, FloatArray, IntArray
-from huracan.core.features import BAR_SEC, FEATURE_INDEX, MODEL_FEATURES, features_history, model_matrix
+from huracan.core.features import (
+    BAR_SEC,
+    FEATURE_INDEX,
+    MODEL_FEATURES,
+    features_history,
+    model_features,
+    model_matrix,
+)
 from huracan.core.outcomes import OUTCOME_NO_DATA, OUTCOME_WIN, outcome_arrays
 
 __all__ = ["PROVENANCES", "Dataset", "Provenance", "labelled_signals", "signal_features"]
@@ -162,14 +169,16 @@ def signal_features(
     is_runner: npt.ArrayLike,
     *,
     history: FloatArray | None = None,
+    extra: npt.ArrayLike | None = None,
 ) -> FloatArray:
-    """``MODEL_FEATURES`` rows for signals emitted when bars ``bar_idx`` closed (bars ``<= bar_idx`` only).
+    """Model rows for signals emitted when bars ``bar_idx`` closed (bars ``<= bar_idx`` only): ``MODEL_FEATURES``,
+    then the signals' ``extra`` feature values (``(m, k)``, :func:`~huracan.core.features.extra_values`), if any.
 
     ``history`` may pass a precomputed ``features_history(bars)`` to share it between callers.
     """
     f = features_history(bars) if history is None else history
     idx = np.asarray(bar_idx, dtype=np.int64).reshape(-1)
-    return model_matrix(f[idx], side_sign, confidence, is_runner)
+    return model_matrix(f[idx], side_sign, confidence, is_runner, extra)
 
 
 def labelled_signals(
@@ -189,6 +198,8 @@ def labelled_signals(
     row_id: Sequence[str] | None = None,
     history: FloatArray | None = None,
     entry_bar_idx: npt.ArrayLike | None = None,
+    extra: npt.ArrayLike | None = None,
+    extra_names: Sequence[str] = (),
 ) -> Dataset:
     """Historical signals labelled with the triple barrier on the same bars; NO_DATA rows are dropped.
 
@@ -196,10 +207,19 @@ def labelled_signals(
     or after that time. Spread cost is the spread feature at entry (the configured default where unknown).
     ``entry_bar_idx`` (a user's signal stamped between bar closes) enters at the close of that later bar
     instead, while its features stay those of bar ``k``, the last one closed when it was known.
+    ``extra`` holds the signals' values of the config's ``extra_names`` (NaN where unknown), the columns
+    after ``MODEL_FEATURES`` (:func:`~huracan.core.features.model_features`).
     """
     idx = np.asarray(bar_idx, dtype=np.int64).reshape(-1)
     sign = np.asarray(side_sign, dtype=np.int64).reshape(-1)
-    X = signal_features(bars, idx, sign, confidence, is_runner, history=history)
+    names = model_features(extra_names)
+    if extra is None and extra_names:
+        extra = np.full((len(idx), len(extra_names)), np.nan)
+    X = signal_features(bars, idx, sign, confidence, is_runner, history=history, extra=extra)
+    if X.shape[1] != len(names):
+        raise ValueError(
+            f"{X.shape[1] - len(MODEL_FEATURES)} extra feature values for extra features {list(extra_names)}"
+        )
     at = idx if entry_bar_idx is None else np.asarray(entry_bar_idx, dtype=np.int64).reshape(-1)
     t_entry = bars.ts[at] + BAR_SEC
     entry_idx = np.searchsorted(bars.ts, t_entry, side="left")
@@ -220,7 +240,7 @@ def labelled_signals(
         t_entry[keep],
         labels.exit_ts[keep],
         out.shadow_pnl_net_bps[keep],
-        feature_names=MODEL_FEATURES,
+        feature_names=names,
         provenance=provenance,
         row_id=ids,
         max_timeout_sec=timeout_sec,

@@ -269,8 +269,15 @@ def _readiness(report: TrainingReport) -> dict[str, Any]:
     return doc
 
 
-def _load_champion(registry: ModelRegistry, name: str) -> Champion | None:
-    """The published model with its recorded importances; None before the first publish or if refused."""
+def _load_champion(
+    registry: ModelRegistry, name: str, feature_names: tuple[str, ...] = MODEL_FEATURES
+) -> Champion | None:
+    """The published model with its recorded importances; None before the first publish or if refused.
+
+    ``feature_names`` are tonight's columns (the config's ``model_features``); the champion's own are picked
+    from them by name. A champion needing a column the settings no longer declare cannot be scored on
+    tonight's rows: the challenger is then judged on its own merits, as before a first publish.
+    """
     try:
         model_id, model = registry.load_latest_model(name, strict=True)
         card = registry.show(model_id)
@@ -280,7 +287,13 @@ def _load_champion(registry: ModelRegistry, name: str) -> Champion | None:
         log.error("the published %s was refused (%s); training without a champion", name, err)
         return None
     metrics = card.get("metrics") if isinstance(card.get("metrics"), Mapping) else {}
-    base = Champion.from_model(model, MODEL_FEATURES)
+    try:
+        base = Champion.from_model(model, feature_names)
+    except ValueError as err:
+        log.error(
+            "the published %s cannot be scored on tonight's features (%s); training without a champion", name, err
+        )
+        return None
     gain = (metrics or {}).get("importance_gain")
     perm = (metrics or {}).get("importance_permutation")
     return Champion(
@@ -483,7 +496,7 @@ def run_nightly(
 
         # (4) train and judge against the champion
         t = time.perf_counter()
-        champion = _load_champion(ports.registry, cfg.name)
+        champion = _load_champion(ports.registry, cfg.name, ds.feature_names)
         try:
             result = run_training(ds, cfg, champion=champion, bars=_regime_bars(collected))
         except ValueError as exc:  # e.g. no out-of-fold rows with both classes: too little data

@@ -30,7 +30,7 @@ import numpy as np
 from huracan.core.barriers import Barriers, first_touch
 from huracan.core.bars import BarArrays
 from huracan.core.config import EngineConfig
-from huracan.core.features import BAR_FEATURES, MODEL_FEATURES, features_history, model_vector
+from huracan.core.features import BAR_FEATURES, MODEL_FEATURES, features_history, model_features, model_vector
 from huracan.core.outcomes import actual_outcome, shadow_pnl_net_bps
 from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.hamilton import HamiltonClient
@@ -135,8 +135,14 @@ class HamiltonSimulator:
         k = self.index.get(t - BAR_SEC)  # the bar whose close triggered the signal
         if k is None or not np.isfinite(self.features[k]).all():
             return
-        vec = model_vector(self.features[k], sig["side"], float(sig["confidence"]), sig["mode"])
-        features = {name: (float(v) if math.isfinite(v) else None) for name, v in zip(MODEL_FEATURES, vec, strict=True)}
+        # the columns the adopted model lists (its manifest's features): the fixed ones, then any extra feature
+        # the settings declared, taken from what the signal carried, as a real Hamilton sends them
+        extra = [n for n in self.client.gate.feature_names if n not in MODEL_FEATURES]
+        carried = sig.get("features") or {}
+        values = [float(carried[n]) if carried.get(n) is not None else math.nan for n in extra]
+        vec = model_vector(self.features[k], sig["side"], float(sig["confidence"]), sig["mode"], values)
+        names = model_features(extra)
+        features = {name: (float(v) if math.isfinite(v) else None) for name, v in zip(names, vec, strict=True)}
         decision = self.client.evaluate(features)
         if not decision.passed:
             return

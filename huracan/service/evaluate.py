@@ -50,9 +50,9 @@ from huracan.core.config import EngineConfig
 from huracan.core.costs import CostModel
 from huracan.core.features import (
     BAR_SEC,
-    MODEL_FEATURES,
     WINDOW,
     BarWindows,
+    extra_values,
     features_windows,
     model_matrix,
 )
@@ -92,7 +92,8 @@ __all__ = [
 
 DAY_SEC = 86_400
 
-#: Predicts calibrated P(win) for an ``(m, len(MODEL_FEATURES))`` matrix.
+#: Predicts calibrated P(win) for an ``(m, len(config.model_features))`` matrix (``MODEL_FEATURES``, then the
+#: config's ``extra_features``); a provider picks its model's columns by name (``input_features``).
 Predict = Callable[[FloatArray], FloatArray]
 #: Returns the published model as ``(model_id, predict)``, or None before any model exists.
 ModelProvider = Callable[[], "tuple[str, Predict] | None"]
@@ -114,7 +115,7 @@ def no_challengers() -> Sequence[tuple[str, Predict]]:
     return ()
 
 
-#: Names a regime per row of an ``(m, len(MODEL_FEATURES))`` matrix.
+#: Names a regime per row of the same ``(m, len(config.model_features))`` matrix.
 Classify = Callable[[FloatArray], "npt.NDArray[np.str_]"]
 #: Returns the served regime detector as ``(model_id, classify)``, or None: the rule classifies.
 RegimeProvider = Callable[[], "tuple[str, Classify] | None"]
@@ -164,9 +165,11 @@ def _clean(x: float) -> float | None:
     return float(x) if math.isfinite(float(x)) else None
 
 
-def _features_json(row: FloatArray, extra: Mapping[str, float] | None = None) -> str:
-    """The model row by name, plus the user's declared extra features (kept with the decision for training)."""
-    doc = {name: _clean(v) for name, v in zip(MODEL_FEATURES, row.tolist(), strict=True)}
+def _features_json(row: FloatArray, names: Sequence[str], extra: Mapping[str, float] | None = None) -> str:
+    """The model row by name (``names``: the config's :func:`~huracan.core.features.model_features`, extras
+    included), plus any other feature the signal carried: the stored row is the one the model saw, and the
+    nightly reads it back when the bars are gone."""
+    doc = {name: _clean(v) for name, v in zip(names, row.tolist(), strict=True)}
     for name, v in (extra or {}).items():
         doc.setdefault(name, _clean(v))
     return json.dumps(doc, sort_keys=True)
@@ -467,12 +470,15 @@ class SignalService:
         """
         model_id = model[0] if model else None
         bar_feats = features_windows(windows)
+        extra = self.config.extra_features
         matrix = model_matrix(
             bar_feats,
             side_sign=[1.0 if s.side == "long" else -1.0 for s in signals],
             confidence=[s.confidence for s in signals],
             is_runner=[1.0 if s.mode == "runner" else 0.0 for s in signals],
+            extra=extra_values([s.features for s in signals], extra) if extra else None,
         )
+        names = self.config.model_features
         probs: npt.NDArray[np.float64] | None = None
         if model is not None:
             try:
@@ -494,6 +500,7 @@ class SignalService:
                     model_id,
                     str(regimes[j]),
                     regime_source,
+                    names=names,
                 )
                 if shadow:  # stored beside the decision; the gates above never saw it
                     row = {cid: float(p[j]) for cid, p in shadow.items() if 0.0 <= p[j] <= 1.0}
@@ -538,6 +545,8 @@ class SignalService:
         model_id: str | None,
         regime: str,
         regime_source: str = "rule",
+        *,
+        names: Sequence[str],
     ) -> _Evaluated:
         if prob is not None and not (0.0 <= prob <= 1.0):
             prob = None  # a model answer outside [0, 1] is not a probability: use the prior, say so
@@ -565,7 +574,7 @@ class SignalService:
             strategy=sig.strategy,
             confidence=sig.confidence,
             price=sig.price,
-            features_json=_features_json(row, sig.features),
+            features_json=_features_json(row, names, sig.features),
             gates=plain["gates"],
             passed=decision.passed,
             blocked_by=decision.blocked_by,

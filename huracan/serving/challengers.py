@@ -79,6 +79,14 @@ class RegistryChallengerProvider:
             self._registry = self._registry()
         return self._registry
 
+    def use_input_features(self, names: Sequence[str]) -> None:
+        """As :meth:`~huracan.serving.provider.PointerWatcher.use_input_features`: the service's columns; what was
+        loaded for other columns is loaded again at the next call."""
+        names = tuple(names)
+        if names != self.input_features:
+            self.input_features = names
+            self.served, self.refused, self.checked_at = {}, {}, None
+
     def __call__(self) -> list[tuple[str, Predict]]:
         now = self.clock()
         if self.checked_at is None or now - self.checked_at >= self.refresh_seconds:

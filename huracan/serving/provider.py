@@ -139,6 +139,14 @@ class PointerWatcher(Generic[L]):
             self._registry = self._registry()
         return self._registry
 
+    def use_input_features(self, names: Sequence[str]) -> None:
+        """The columns the service computes (its config's ``model_features``), known only once a handler has
+        read its settings; a version loaded for other columns is loaded again at the next call."""
+        names = tuple(names)
+        if names != self.input_features:
+            self.input_features = names
+            self.current, self.checked_at = None, None
+
     def poll(self) -> L | None:
         """The served version, after a pointer check if the last one is ``refresh_seconds`` old."""
         now = self.clock()

@@ -142,7 +142,8 @@ class LoadedDetector:
         return self.pointer.model_id
 
     def classify(self, X: FloatArray) -> npt.NDArray[np.str_]:
-        """Regime names for an ``(m, len(input features))`` matrix (the service's ``MODEL_FEATURES``)."""
+        """Regime names for an ``(m, len(input features))`` matrix (the service's ``model_features``: the
+        detector reads only its bar features, picked by name)."""
         arr = np.asarray(X, dtype=np.float64)
         if self.columns is not None:
             arr = arr[:, list(self.columns)]
