@@ -9,6 +9,7 @@ stored feature row; a newly published model takes over at the next pointer check
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import uuid
@@ -23,8 +24,9 @@ from huracan.adapters.repository import Repository
 from huracan.adapters.settings import TableSettings
 from huracan.adapters.tables import bind_tables
 from huracan.core.bars import BarArrays
-from huracan.core.features import MODEL_FEATURES
+from huracan.core.features import MODEL_FEATURES, model_features
 from huracan.core.strategies import signals_history
+from huracan.learning.train import MetaLabelLearner
 from huracan.registry import Calibration, MetaLabelModel, ModelRegistry
 from huracan.serving import onnx_artifacts
 from tests.integration._stack import aws_endpoint, create_resources
@@ -182,3 +184,69 @@ def test_a_tampered_model_onnx_is_refused_and_the_prior_kept(env, models, ftx_mo
     assert app.lambda_handler({"Records": records}, Ctx()) == {"batchItemFailures": []}
     assert {d.prob_source for d in decisions(env, payloads)} == {"prior"}
     assert "model.onnx" in str(app.model_provider.last_error)
+
+
+def test_settings_declaring_an_extra_feature_serve_a_model_trained_on_it(env, models, ftx_month, tmp_path, monkeypatch):
+    """``HURACAN_CONFIG`` declares ``extra_features = ["my_edge"]``: the handler's providers take the model's input
+    columns from it, so a model trained on ``my_edge`` gates (the probability LightGBM gives for the stored row,
+    ``my_edge`` included), and so does one trained without it, picking its own columns."""
+    config = tmp_path / "mine.toml"
+    config.write_text('extra_features = ["my_edge"]\n', "utf-8")
+    monkeypatch.setenv("HURACAN_CONFIG", str(config))
+    names = model_features(("my_edge",))
+    X, y = serving_dataset(ftx_month)
+    edge = np.where(y == 1, 1.0, -1.0) + np.random.default_rng(5).normal(0, 1.0, len(y))
+    with_edge = MetaLabelModel.from_lightgbm(
+        MetaLabelLearner(num_boost_round=30).fit(np.column_stack([X, edge])[:20_000], y[:20_000], names, seed=0),
+        calibration=Calibration.sigmoid(-2.0, 1.0),
+    )
+    registry = ModelRegistry(
+        f"s3://{env['MODEL_BUCKET']}/models",
+        signer=KmsSigner(env["MODEL_SIGNING_KEY_ID"]),
+        extra_artifacts=onnx_artifacts,
+    )
+    a_id = registry.register_model(models["A"], "abc123", "snap_a", {"auc": 0.55})
+    app = load_app(env)
+    clock = Clock()
+    app.model_provider.clock = clock
+    warm, *runs = batches(ftx_month, start=3000, count=2)
+    assert app.lambda_handler({"Records": warm[0]}, Ctx()) == {"batchItemFailures": []}
+    rng = np.random.default_rng(1)
+
+    def with_features(records: list[dict], payloads: list[dict]) -> tuple[list[dict], list[dict]]:
+        """The same batch, each signal carrying a ``my_edge`` value."""
+        out, sent = [], []
+        for r in records:
+            payload = json.loads(base64.b64decode(r["kinesis"]["data"]))
+            if payload["type"] == "signal":
+                payload["features"] = {"my_edge": round(float(rng.normal()), 6)}
+                sent.append(payload)
+            data = base64.b64encode(json.dumps(payload).encode()).decode()
+            out.append({**r, "kinesis": {**r["kinesis"], "data": data}})
+        assert len(sent) == len(payloads)
+        return out, sent
+
+    def rows(ds: list[Any]) -> np.ndarray:
+        docs = [json.loads(d.features_json) for d in ds]
+        return np.array([[np.nan if f[n] is None else f[n] for n in names] for f in docs], dtype=np.float64)
+
+    # the model trained without the extra serves on the wider row
+    records, payloads = with_features(*runs[0])
+    assert app.lambda_handler({"Records": records}, Ctx()) == {"batchItemFailures": []}
+    ds = decisions(env, payloads)
+    assert {d.model_id for d in ds} == {a_id} and {d.prob_source for d in ds} == {"model"}
+    got = rows(ds)
+    assert [json.loads(d.features_json)["my_edge"] for d in ds] == [p["features"]["my_edge"] for p in payloads]
+    want = models["A"].predict_proba(got[:, : len(MODEL_FEATURES)])
+    assert np.max(np.abs(np.array([d.prob for d in ds]) - want)) <= TOL
+
+    # the model trained on it takes over at the next check, and sees it
+    e_id = registry.register_model(with_edge, "abc123", "snap_e", {"auc": 0.6})
+    clock.now += 300
+    records, payloads = with_features(*runs[1])
+    assert app.lambda_handler({"Records": records}, Ctx()) == {"batchItemFailures": []}
+    ds = decisions(env, payloads)
+    assert {d.model_id for d in ds} == {e_id} and {d.prob_source for d in ds} == {"model"}
+    want = with_edge.predict_proba(rows(ds))
+    assert np.max(np.abs(np.array([d.prob for d in ds]) - want)) <= TOL
+    assert app.model_provider.last_error is None and app.model_provider.input_features == names

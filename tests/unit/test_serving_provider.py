@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from huracan.core.bars import BarArrays
-from huracan.core.features import MODEL_FEATURES
+from huracan.core.features import MODEL_FEATURES, model_features
+from huracan.learning.train import MetaLabelLearner
 from huracan.registry import Calibration, MetaLabelModel, ModelRegistry
 from huracan.serving import RegistryModelProvider, export_onnx, onnx_artifacts, provider_from_env
+from huracan.serving.challengers import RegistryChallengerProvider
 from tests.unit.test_serving_onnx import serving_dataset, train_serving_model
 
 TOL = 1e-6
@@ -154,6 +156,48 @@ def test_input_columns_are_mapped_by_name(tmp_path, models, data):
 
     narrow = RegistryModelProvider(ModelRegistry(tmp_path), clock=Clock(), input_features=MODEL_FEATURES[:5])
     assert narrow() is None and "does not compute" in str(narrow.last_error)
+
+
+def test_a_model_trained_on_extra_features_serves_once_the_service_names_its_columns(tmp_path, models, data):
+    """Settings declaring ``extra_features`` make the service's matrix ``model_features(extras)``: a model trained
+    on them is served (its columns picked by name), champion or challenger, and one trained without them still
+    serves on that matrix. A service that does not compute the extra refuses such a model, naming it."""
+    X, y = data
+    names = model_features(("my_edge",))
+    edge = np.where(y == 1, 1.0, -1.0) + np.random.default_rng(0).normal(0, 1.0, len(y))
+    wide = np.column_stack([X, edge])
+    fitted = [
+        MetaLabelModel.from_lightgbm(MetaLabelLearner(num_boost_round=20).fit(wide[a:b], y[a:b], names, seed=0))
+        for a, b in ((0, 15_000), (15_000, 30_000))
+    ]
+    assert fitted[0].feature_names == names
+    registry = ModelRegistry(tmp_path, extra_artifacts=onnx_artifacts)
+
+    # a model without extras, on the wider matrix
+    publish(registry, models["A"])
+    provider = RegistryModelProvider(ModelRegistry(tmp_path), clock=Clock(), refresh_seconds=0)
+    provider.use_input_features(names)
+    got = provider()
+    assert got is not None and got[0] == models["A"].model_id
+    np.testing.assert_allclose(got[1](wide[:500]), models["A"].predict_proba(X[:500]), rtol=0, atol=TOL)
+
+    # the champion with the extra
+    e_id = publish(registry, fitted[0])
+    blind = RegistryModelProvider(ModelRegistry(tmp_path), clock=Clock())
+    assert blind() is None and "does not compute" in str(blind.last_error) and "my_edge" in str(blind.last_error)
+    got = provider()
+    assert got is not None and got[0] == e_id
+    np.testing.assert_allclose(got[1](wide[:500]), fitted[0].predict_proba(wide[:500]), rtol=0, atol=TOL)
+
+    # a challenger with the extra, scored in shadow
+    c_id = registry.register_model(fitted[1], "abc123", "snap_c", {"auc": 0.5}, stage="challenger")
+    registry.set_challengers("meta_label", [{"model_id": c_id}], [])
+    shadow = RegistryChallengerProvider(ModelRegistry(tmp_path), clock=Clock(), refresh_seconds=0)
+    assert shadow() == [] and "my_edge" in shadow.refused[c_id]
+    shadow.use_input_features(names)
+    ((cid, predict),) = shadow()
+    assert cid == c_id
+    np.testing.assert_allclose(predict(wide[:500]), fitted[1].predict_proba(wide[:500]), rtol=0, atol=TOL)
 
 
 def test_provider_from_env(tmp_path):
