@@ -11,6 +11,10 @@
 Features are recomputed from the bars with the one feature definition (the row of the bar whose close
 emitted the signal) whenever that bar is in the window; a decision whose bar is missing keeps the feature
 row the Lambda stored with it (computed by the same code). A row without features is dropped and counted.
+The config's ``extra_features`` are the columns after ``MODEL_FEATURES``
+(:func:`~huracan.core.features.model_features`): a historical row takes them from its signal's own
+``features``, a decision's row from the values stored with it (the ones the handler served with), and a value
+never known (a decision stored before the column was declared, a source that carries none) is NaN.
 
 De-duplication: rows are keyed by ``signal_id`` (historical rows get the id the live strategies would have
 given them, :func:`~huracan.core.strategies.signal_id_for`), so a decision and its historical twin are one
