@@ -13,7 +13,8 @@ Kinesis poller into the real evaluate_signals handler, the nightly task at virtu
 - every signal carrying ``my_edge`` is a decision whose stored features hold it; each one without it is parked on
   the dead-letter queue with a reason naming ``my_edge``;
 - the nightly's model lists ``my_edge`` among its features (the manifest Hamilton reads) and it is the feature
-  the model leans on most (largest gain), and the model passes the offline checks (served as a challenger).
+  the model leans on most (largest gain), and the model passes the offline checks (served as a challenger);
+- ``huracan backtest`` on the same inputs serves the same rows, parks the same signals and trains the same models.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from huracan.adapters.repository import decision_from_item
 from huracan.adapters.settings import TableSettings
 from huracan.adapters.tables import bind_tables
+from huracan.backtest import BacktestResult, run_backtest
 from huracan.core.features import model_features
 from huracan.core.timeutil import epoch_s, from_epoch_s
 from huracan.data import DEFAULT_MONTH, find_data_file, load_minute_bars
@@ -104,6 +107,7 @@ class Run:
     parked: dict[str, str]  # signal_id -> reason
     nights: list[NightlyResult]
     manifests: dict[str, dict[str, Any]]  # model_id -> signed manifest
+    backtest: BacktestResult  # the same inputs through ``huracan backtest``'s loop
 
 
 @pytest.fixture(scope="module")
@@ -134,21 +138,26 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     }
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        LocalRuntime(
-            parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute", "DailySummaryFunctionNightly"}
-        ) as rt,
+        LocalRuntime(parameters=params, skip_schedules={"IngestMarketFunctionEveryMinute"}) as rt,
     ):
         _load_signal_history(inputs, io.StringIO())
         rt.container_tasks["TrainingCluster"] = container_task(rt, signal_source=None, on_result=nights.append)
         rt.replay(records)
         rt.finish(records[-1].publish_at)
         assert not rt.scheduler.failed, rt.scheduler.failed
-        decisions = {d.signal_id: d for d in bind_tables(TableSettings.from_env()).decisions.scan()}
+        decisions = {
+            rec.signal_id: rec
+            for rec, _ in (decision_from_item(it) for it in bind_tables(TableSettings.from_env()).decisions.scan())
+        }
         parked = {ident[1]: reason for ident, reason in stream_dead_letters(rt) if ident[0] == "signal"}
         registry = ModelRegistry(base_path=f"s3://{os.environ['MODEL_BUCKET']}/models")
         manifests = {n.candidate_id: registry.show(n.candidate_id) for n in nights if n.candidate_id}
     sent = {r.payload["signal_id"]: r.payload for r in records if r.payload["type"] == "signal"}
-    yield Run(frame, sent, decisions, parked, nights, manifests)
+    signals = [r for r in records if r.payload["type"] == "signal"]
+    bt = run_backtest(
+        inputs.bars, signals, config=inputs.config, workspace=tmp / "bt", reports=False, signal_source=source
+    )
+    yield Run(frame, sent, decisions, parked, nights, manifests, bt)
 
 
 def test_my_edge_carries_the_edge_and_the_confidence_does_not(run: Run) -> None:
@@ -186,3 +195,22 @@ def test_the_nightly_model_takes_my_edge_as_an_input_and_leans_on_it(run: Run) -
     # and the night after both signal days found the edge: a model that passed every offline check
     last = trained[-1]
     assert last.status in ("published", "challenger"), (last.day, last.status, last.reasons)
+
+
+def test_the_backtest_decides_parks_and_trains_as_the_stack_does(run: Run) -> None:
+    """``huracan backtest`` reads the same settings: the same rows served (extras included), the same signals
+    refused for the missing column, the same model every night."""
+    book = run.backtest.book
+    assert set(book.by_signal) == set(run.decisions)
+    for sid, d in run.decisions.items():
+        b = book.by_signal[sid]
+        assert (b.features_json, b.prob, b.prob_source, b.model_id) == (
+            d.features_json,
+            d.prob,
+            d.prob_source,
+            d.model_id,
+        )
+    assert dict(run.backtest.invalid) == run.parked
+    assert [(n.status, n.candidate_id, n.snapshot_id) for n in run.backtest.nights] == [
+        (n.status, n.candidate_id, n.snapshot_id) for n in run.nights
+    ]
