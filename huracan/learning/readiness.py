@@ -44,6 +44,12 @@ from huracan.learning.evaluate import Estimate, OOSMetrics
 __all__ = ["Check", "ReadinessPolicy", "Verdict", "readiness_verdict"]
 
 
+def _against_half(a: Estimate) -> str:
+    """Where an AUC interval that is not above 0.5 lies: across it, or wholly below (a model ranking worse
+    than chance is no edge either, but saying it "includes 0.5" would be false)."""
+    return "includes 0.5" if a.hi >= 0.5 else "lies below 0.5"
+
+
 def _auc_text(a: Estimate) -> str:
     """``0.563 [0.468, 0.654]``; a model whose every prediction is the same has AUC 0.5 with no spread at all,
     which reads like certainty ("0.500 [0.500, 0.500]") and is the absence of any ranking: say that instead."""
@@ -141,7 +147,7 @@ def readiness_verdict(
                     else (
                         "lift interval includes 0 (no evidence of an edge beyond the cost arithmetic)"
                         if d.lo <= 0
-                        else "AUC interval includes 0.5 (the baseline ranks worse than chance: no evidence of an edge)"
+                        else f"AUC interval {_against_half(a)} (the baseline ranks worse than chance: no evidence of an edge)"
                     )
                 )
                 + (f"; per mode: {per_mode}" if per_mode else ""),
@@ -155,7 +161,7 @@ def readiness_verdict(
                 a.lo,
                 0.5,
                 f"OOS AUC {_auc_text(a)} on n={a.n}: "
-                + ("interval above 0.5" if a.lo > 0.5 else "interval includes 0.5 (no evidence of an edge)"),
+                + ("interval above 0.5" if a.lo > 0.5 else f"interval {_against_half(a)} (no evidence of an edge)"),
             )
         )
     d = m.pnl_kept_minus_all_bps
@@ -238,7 +244,7 @@ def readiness_verdict(
             f"AUC interval [{a.lo:.3f}, {a.hi:.3f}])"
         )
     elif "edge_auc" in by and not by["edge_auc"].passed:
-        spread = "" if a.lo == a.hi == a.value else " includes 0.5"
+        spread = "" if a.lo == a.hi == a.value else f" {_against_half(a)}"
         summary = f"NOT READY: no edge found (OOS AUC {_auc_text(a)}{spread})"
     else:
         failed = ", ".join(c.name for c in checks if c.blocking and not c.passed)

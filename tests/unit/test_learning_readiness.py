@@ -60,6 +60,10 @@ def test_no_edge_is_said_plainly():
     v = readiness_verdict(_metrics(auc=Estimate(0.50, 0.48, 0.52, 5000)), n_samples=25_000, policy=POLICY)
     assert "no edge found" in v.summary
     assert "includes 0.5" in v.check("edge_auc").detail
+    # an interval wholly below 0.5 is no edge either, and is not said to include 0.5
+    below = readiness_verdict(_metrics(auc=Estimate(0.46, 0.40, 0.49, 5000)), n_samples=25_000, policy=POLICY)
+    assert "no edge found" in below.summary and "lies below 0.5" in below.summary
+    assert "includes 0.5" not in below.check("edge_auc").detail
 
 
 def test_ece_limit_binds_at_nightly_sizes():
