@@ -111,6 +111,13 @@ def resolve_inputs(args: argparse.Namespace) -> RunInputs:
         raise DataFileError("--quotes joins one quote file to one --data file; it cannot be used with several")
     bars = {s: load_minute_bars(p, days, quotes=quotes) for s, p in paths.items()}
     out = RunInputs(bars=bars, paths=paths, config=config, config_path=args.config)
+    if args.signals is None and config.extra_features:
+        # The built-in strategies carry no features of their own: every signal would be parked as missing them.
+        raise DataFileError(
+            f"{args.config or 'the settings'} declare extra_features {list(config.extra_features)}, but without "
+            "--signals the signals come from the built-in strategies, which carry none (every one would be "
+            "parked): pass --signals FILE with those columns, or remove extra_features"
+        )
     if args.signals is not None:
         out.signals_file = load_signals_file(args.signals, extra_features=config.extra_features)
         out.signals = out.signals_file.placed(bars)

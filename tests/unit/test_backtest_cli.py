@@ -104,3 +104,16 @@ def test_bad_inputs_are_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest.C
     (held / "models" / "meta_label").mkdir(parents=True)
     assert main(["backtest", "--data", data, "--days", "1", "--workspace", str(held)]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_extra_features_without_a_signals_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The built-in strategies carry no features: declaring one and running them would park every signal."""
+    data = f"BTC-PERP={find_data_file(DEFAULT_MONTH)}"
+    config = tmp_path / "mine.toml"
+    config.write_text('extra_features = ["my_edge"]\n', encoding="utf-8")
+    for command in ("backtest", "replay"):
+        argv = [command, "--data", data, "--days", "1", "--config", str(config), "--workspace", str(tmp_path / command)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "my_edge" in err and "--signals" in err and "Traceback" not in err
+        assert not (tmp_path / command / "summary.json").exists()
