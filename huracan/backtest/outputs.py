@@ -12,11 +12,10 @@ from huracan.backtest.book import MemoryBook
 from huracan.backtest.run import BacktestResult
 from huracan.core.bars import BarArrays
 from huracan.core.config import EngineConfig
-from huracan.learning.nightly import NightlyResult
 from huracan.service.entities import ShadowTradeOutcome
 from huracan.workspace import RunWorkspace, summarize_run
 
-__all__ = ["night_line", "trade_outcomes", "write_outputs"]
+__all__ = ["trade_outcomes", "write_outputs"]
 
 
 def trade_outcomes(book: MemoryBook) -> dict[str, ShadowTradeOutcome]:
@@ -42,29 +41,6 @@ def trade_outcomes(book: MemoryBook) -> dict[str, ShadowTradeOutcome]:
     return out
 
 
-def night_line(n: NightlyResult) -> dict[str, Any]:
-    """One night for ``sessions.json``: n, AUC / ECE / Brier as ``[value, lo, hi]``, the verdict (the demo's line)."""
-    m = n.report.metrics if n.report is not None else None
-
-    def est(e: Any) -> list[float | None] | None:
-        return None if e is None else [e.value, e.lo, e.hi]
-
-    return {
-        "day": n.day,
-        "status": n.status,
-        "n_samples": n.n_samples,
-        "provenance": n.provenance,
-        "auc": est(m.auc) if m is not None else None,
-        "ece": est(m.ece) if m is not None else None,
-        "brier": est(m.brier) if m is not None else None,
-        "model_id": n.model_id,
-        "candidate_id": n.candidate_id,
-        "summary": n.summary,
-        "reasons": list(n.reasons),
-        "job_timings_s": n.timings_s,
-    }
-
-
 def write_outputs(
     ws: RunWorkspace, result: BacktestResult, config: EngineConfig, bars: Mapping[str, BarArrays]
 ) -> dict[str, Any]:
@@ -74,7 +50,7 @@ def write_outputs(
     trades = [st.record for st in book.trade_states.values()]
     ws.write_decisions(book.by_signal.values(), book.outcomes)
     ws.write_trades(trades, outcomes)
-    ws.write_sessions([night_line(n) for n in result.nights])
+    ws.write_sessions([n.line() for n in result.nights])
     ws.write_bars(bars)
     summary = summarize_run(
         book.by_signal.values(),

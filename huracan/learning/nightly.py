@@ -46,7 +46,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -169,6 +169,44 @@ class NightlyResult:
         """A new champion tonight: a challenger promoted on forward evidence (or, with ``forward=None``, a
         ready model published directly)."""
         return self.status == "published" or bool(self.promoted)
+
+    def line(self) -> dict[str, Any]:
+        """One night for the console and the workspace's ``sessions.json`` (the stack replay and the backtest
+        write the same line): n, AUC / ECE / Brier as ``[value, lo, hi]``, lift per mode, the verdict."""
+        r = self.report
+        m = r.metrics if r is not None else None
+        steps = self.session.get("steps") or {}
+
+        def est(e: Any) -> list[float | None] | None:
+            return None if e is None else [e.value, e.lo, e.hi]
+
+        return {
+            "day": self.day,
+            # the training runs at 00:00 UTC after its data day; reports date sessions by this (when it ran)
+            "ran_on": (datetime.fromisoformat(self.day) + timedelta(days=1)).date().isoformat(),
+            "status": self.status,
+            "n_samples": self.n_samples,
+            "provenance": self.provenance,
+            "auc": est(m.auc) if m is not None else None,
+            "ece": est(m.ece) if m is not None else None,
+            "brier": est(m.brier) if m is not None else None,
+            "model_id": self.model_id,
+            "candidate_id": self.candidate_id,
+            "lift": {k: [v.lift.value, v.lift.lo, v.lift.hi, v.baseline_auc.value] for k, v in r.lift.items()}
+            if r is not None
+            else None,
+            "promoted": list(self.promoted),
+            "challengers": [
+                {k: c.get(k) for k in ("model_id", "nights", "action", "reasons")}
+                for c in steps.get("challengers") or []
+            ],
+            "summary": self.summary,
+            "reasons": list(self.reasons),
+            "job_timings_s": self.session.get("job_timings_s"),
+            # the training set's make-up: rows per source and where the historical signals came from
+            "collect": steps.get("collect"),
+            "training_timings_s": r.timings_s if r is not None else None,
+        }
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -239,48 +239,6 @@ def _as_hamilton(rt: LocalRuntime, hook: Callable[[float], None]) -> Callable[[f
     return run
 
 
-def _night_line(n: Any) -> dict[str, Any]:
-    """One night's training figures for the console and ``training_sessions.json``."""
-    m = n.report.metrics if n.report is not None else None
-
-    def est(e: Any) -> list[float | None] | None:
-        return None if e is None else [e.value, e.lo, e.hi]
-
-    return {
-        "day": n.day,
-        # the training runs at 00:00 UTC after its data day; reports date sessions by this (when it ran)
-        "ran_on": _next_day(n.day),
-        "status": n.status,
-        "n_samples": n.n_samples,
-        "provenance": n.provenance,
-        "auc": est(m.auc) if m is not None else None,
-        "ece": est(m.ece) if m is not None else None,
-        "brier": est(m.brier) if m is not None else None,
-        "model_id": n.model_id,
-        "candidate_id": getattr(n, "candidate_id", None),
-        "lift": {k: [v.lift.value, v.lift.lo, v.lift.hi, v.baseline_auc.value] for k, v in n.report.lift.items()}
-        if n.report is not None
-        else None,
-        "promoted": list(getattr(n, "promoted", ())),
-        "challengers": [
-            {k: c.get(k) for k in ("model_id", "nights", "action", "reasons")}
-            for c in ((getattr(n, "session", None) or {}).get("steps") or {}).get("challengers") or []
-        ],
-        "summary": n.summary,
-        "reasons": list(n.reasons),
-        "job_timings_s": (getattr(n, "session", None) or {}).get("job_timings_s"),
-        # the training set's make-up: rows per source and where the historical signals came from
-        "collect": ((getattr(n, "session", None) or {}).get("steps") or {}).get("collect"),
-        "training_timings_s": getattr(n.report, "timings_s", None) if n.report is not None else None,
-    }
-
-
-def _next_day(day: str) -> str:
-    from datetime import date, timedelta
-
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-
-
 def _download_reports(report_dir: Path) -> list[str]:
     """The daily summaries the 23:00 function wrote to S3, copied beside the logs, with an index."""
     import os
@@ -434,7 +392,7 @@ def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoSummary:
         summary.extra["hamilton"] = hamilton.stats
         summary.extra["schedules_failed"] = list(rt.scheduler.failed)
         summary.extra["schedules_skipped"] = dict(rt.scheduler.skipped)
-        summary.extra["nights"] = [_night_line(n) for n in nights]
+        summary.extra["nights"] = [n.line() for n in nights]
         if planted is not None:
             summary.extra["planted"] = planted.truth(bars).describe()
         summary.extra["reports"] = _download_reports(report_dir)
